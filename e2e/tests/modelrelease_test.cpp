@@ -1,0 +1,280 @@
+// ModelRelease on the real control plane (issue 5). Every rollout runs with
+// an InvariantWatcher beside it: the test fails if the active Service ever
+// selects a revision that is not fully ready, or the preview Service one with
+// no ready pod.
+
+#include <gtest/gtest.h>
+
+#include "cluster.hpp"
+#include "invariant_watcher.hpp"
+#include "modelrelease_fixture.hpp"
+#include "operator_process.hpp"
+
+namespace cd4ml::e2e {
+namespace {
+
+class ModelReleaseE2E : public ReleaseFixture {};
+
+TEST_F(ModelReleaseE2E, FirstReleaseGoesHealthy) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(release("churn", "churn-1"));
+  watch("churn", 2);
+  const Json r = wait_for_phase("churn", "Healthy");
+  const std::string rev = r["status"]["activeRevision"];
+  ASSERT_EQ(rev.size(), 10u);
+  EXPECT_EQ(kubectl({"wait", "--for=condition=Ready", "modelrelease/churn", "-n", ns_.name(),
+                     "--timeout=5s"}).exit_code, 0);
+
+  const auto dep = get_json("deployment", ns_.name(), "churn-" + rev);
+  ASSERT_TRUE(dep);
+  EXPECT_EQ((*dep)["metadata"]["ownerReferences"][0]["uid"], r["metadata"]["uid"]);
+  const Json& labels = (*dep)["spec"]["template"]["metadata"]["labels"];
+  EXPECT_EQ(labels["cd4ml.io/release"], "churn");
+  EXPECT_EQ(labels["cd4ml.io/revision"], rev);
+  EXPECT_EQ(labels["cd4ml.io/model-version"], r["status"]["activeModelVersion"]);
+  for (const auto& c : (*dep)["spec"]["template"]["spec"]["containers"]) {
+    std::map<std::string, std::string> env;
+    for (const auto& e : c["env"]) env[e["name"]] = e.value("value", "");
+    EXPECT_EQ(env["CD4ML_MODEL_VERSION"], r["status"]["activeModelVersion"]);
+    EXPECT_EQ(env["CD4ML_MODEL_URI"], r["status"]["lineage"]["modelURI"]);
+  }
+  for (const char* svc : {"churn", "churn-preview"}) {
+    const auto s = get_json("service", ns_.name(), svc);
+    ASSERT_TRUE(s) << svc;
+    EXPECT_EQ((*s)["spec"]["selector"]["cd4ml.io/revision"], rev) << svc;
+    EXPECT_EQ((*s)["metadata"]["ownerReferences"][0]["uid"], r["metadata"]["uid"]) << svc;
+  }
+  EXPECT_EQ(r["status"]["lineage"]["trainingRun"], "churn-1");
+  EXPECT_EQ(r["status"]["lineage"]["code"]["revision"], "4f2a9c1");
+  EXPECT_EQ(r["status"]["lineage"]["params"]["depth"], "6");
+  EXPECT_TRUE(has_release_event("churn", "Promoted"));
+  const std::string columns = kubectl_ok({"get", "mr", "churn", "-n", ns_.name()});
+  EXPECT_NE(columns.find("ACTIVE"), std::string::npos);
+  EXPECT_NE(columns.find(r["status"]["activeModelVersion"].get<std::string>()), std::string::npos);
+  EXPECT_NE(kubectl_ok({"get", "cd4ml", "-n", ns_.name()}).find("trainingrun.cd4ml.io/churn-1"),
+            std::string::npos);
+  expect_no_violations();
+}
+
+TEST_F(ModelReleaseE2E, NewTrainingRunRollsOutPreviewThenActive) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}}}));
+  watch("churn", 2);
+  const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+
+  apply_json(training_run("churn-2", 0.95));
+  wait_for_run("churn-2");
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}}}}});
+  const Json r = wait_until_release("churn", "a new active revision", [&](const Json& mr) {
+    return mr.value("/status/phase"_json_pointer, std::string()) == "Healthy" &&
+           mr.value("/status/activeRevision"_json_pointer, std::string()) != old_rev;
+  });
+  const std::string new_rev = r["status"]["activeRevision"];
+  EXPECT_EQ(r["status"]["lineage"]["trainingRun"], "churn-2");
+  EXPECT_TRUE(has_release_event("churn", "RevisionCreated"));
+  EXPECT_TRUE(has_release_event("churn", "PreviewSwitched"));
+  EXPECT_TRUE(has_release_event("churn", "Promoted"));
+  // The old revision is scaled down after the delay and kept for rollback.
+  wait_until("old revision scaled to 0", 60s, [&] {
+    auto d = get_json("deployment", ns_.name(), "churn-" + old_rev);
+    return d && (*d)["spec"]["replicas"] == 0;
+  });
+  EXPECT_TRUE(has_release_event("churn", "ScaledDown"));
+  const auto history = watcher_->active_history();
+  EXPECT_EQ(history, (std::vector<std::string>{old_rev, new_rev}));
+  expect_no_violations();
+}
+
+TEST_F(ModelReleaseE2E, GateFailureLeavesTheOldVersionActiveAndSaysWhy) {
+  apply_json(training_run("churn-1", 0.92));
+  apply_json(training_run("churn-bad", 0.71));
+  apply_json(release("churn", "churn-1",
+                     {{"gates", Json::array({{{"metric", "accuracy"}, {"min", 0.9}}})}}));
+  watch("churn", 2);
+  const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+  wait_for_run("churn-bad");
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-bad"}}}}}}}});
+  const Json r = wait_for_phase("churn", "Degraded");
+  EXPECT_EQ(r["status"]["activeRevision"], old_rev);
+  const Json* stalled = condition(r, "Stalled");
+  ASSERT_NE(stalled, nullptr);
+  EXPECT_EQ((*stalled)["status"], "True");
+  EXPECT_EQ((*stalled)["reason"], "GateFailed");
+  const std::string message = (*stalled)["message"];
+  EXPECT_NE(message.find("accuracy 0.71 is below the minimum 0.9"), std::string::npos) << message;
+  EXPECT_EQ(get_json("service", ns_.name(), "churn").value()["spec"]["selector"]["cd4ml.io/revision"],
+            old_rev);
+  EXPECT_EQ(list_json("deployments", ns_.name(), "cd4ml.io/release=churn").size(), 1u)
+      << "a rejected candidate never gets pods";
+  EXPECT_TRUE(has_release_event("churn", "GateFailed"));
+  expect_no_violations();
+}
+
+TEST_F(ModelReleaseE2E, CandidateNeverReadyIsAbortedAtTheDeadline) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(release("churn", "churn-1", {{"progressDeadlineSeconds", 8}}));
+  watch("churn", 2);
+  const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+  // A new serving image whose pods never become ready.
+  patch_release("churn", {{"spec", {{"template", {{"spec", {{"containers", Json::array({
+      {{"name", "server"}, {"image", "serve:2-broken"},
+       {"env", Json::array({{{"name", "KWOK_NOT_READY"}, {"value", "1"}}})}}})}}}}}}}});
+  const Json r = wait_for_phase("churn", "Degraded", 60s);
+  const Json* stalled = condition(r, "Stalled");
+  ASSERT_NE(stalled, nullptr);
+  EXPECT_EQ((*stalled)["reason"], "ProgressDeadlineExceeded");
+  EXPECT_EQ(r["status"]["activeRevision"], old_rev);
+  const std::string candidate = r["status"]["targetRevision"];
+  wait_until("aborted candidate scaled to 0", 30s, [&] {
+    auto d = get_json("deployment", ns_.name(), "churn-" + candidate);
+    return d && (*d)["spec"]["replicas"] == 0;
+  });
+  EXPECT_EQ(get_json("service", ns_.name(), "churn-preview").value()["spec"]["selector"]["cd4ml.io/revision"],
+            old_rev);
+  EXPECT_TRUE(has_release_event("churn", "ProgressDeadlineExceeded"));
+  EXPECT_EQ(watcher_->active_history(), std::vector<std::string>{old_rev});
+  expect_no_violations();
+}
+
+TEST_F(ModelReleaseE2E, ManualPromotion) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(training_run("churn-2", 0.93));
+  apply_json(release("churn", "churn-1"));
+  watch("churn", 2);
+  const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+  wait_for_run("churn-2");
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}},
+                                    {"strategy", {{"blueGreen", {{"autoPromotion", false},
+                                                                 {"previewReplicas", 1}}}}}}}});
+  const Json waiting = wait_for_phase("churn", "AwaitingPromotion");
+  const std::string candidate = waiting["status"]["previewRevision"];
+  EXPECT_EQ(waiting["status"]["activeRevision"], old_rev);
+  EXPECT_EQ(get_json("service", ns_.name(), "churn-preview").value()["spec"]["selector"]["cd4ml.io/revision"],
+            candidate);
+  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"], 1);
+  kubectl_ok({"annotate", "mr", "churn", "-n", ns_.name(), "cd4ml.io/promote=" + candidate});
+  const Json r = wait_until_release("churn", "promoted candidate", [&](const Json& mr) {
+    return mr.value("/status/activeRevision"_json_pointer, std::string()) == candidate &&
+           mr.value("/status/phase"_json_pointer, std::string()) == "Healthy";
+  });
+  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"], 2);
+  EXPECT_EQ(r["metadata"]["annotations"]["cd4ml.io/promote"], candidate);
+  expect_no_violations();
+}
+
+TEST_F(ModelReleaseE2E, AbortAnnotationStopsTheCandidate) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(training_run("churn-2", 0.93));
+  apply_json(release("churn", "churn-1",
+                     {{"strategy", {{"blueGreen", {{"autoPromotion", false}, {"previewReplicas", 1}}}}}}));
+  watch("churn", 2);
+  const Json first = wait_for_phase("churn", "AwaitingPromotion");
+  kubectl_ok({"annotate", "mr", "churn", "-n", ns_.name(),
+              "cd4ml.io/promote=" + first["status"]["previewRevision"].get<std::string>()});
+  const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+  wait_for_run("churn-2");
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}}}}});
+  const std::string candidate =
+      wait_for_phase("churn", "AwaitingPromotion")["status"]["previewRevision"];
+  kubectl_ok({"annotate", "mr", "churn", "-n", ns_.name(), "--overwrite", "cd4ml.io/abort=" + candidate});
+  const Json r = wait_for_phase("churn", "Degraded");
+  EXPECT_EQ((*condition(r, "Stalled"))["reason"], "Aborted");
+  EXPECT_EQ(r["status"]["activeRevision"], old_rev);
+  wait_until("preview back on the active revision", 30s, [&] {
+    return get_json("service", ns_.name(), "churn-preview").value()["spec"]["selector"]["cd4ml.io/revision"] ==
+           old_rev;
+  });
+  wait_until("aborted candidate scaled to 0", 30s, [&] {
+    return get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"] == 0;
+  });
+  EXPECT_TRUE(has_release_event("churn", "Aborted"));
+  expect_no_violations();
+}
+
+TEST_F(ModelReleaseE2E, FastRollbackReusesTheKeptDeployment) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(training_run("churn-2", 0.93));
+  apply_json(release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 1}}}}}}));
+  watch("churn", 2);
+  const std::string first = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+  const std::string first_uid = get_json("deployment", ns_.name(), "churn-" + first).value()["metadata"]["uid"];
+  wait_for_run("churn-2");
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}}}}});
+  wait_until_release("churn", "second revision active", [&](const Json& mr) {
+    return mr.value("/status/activeRevision"_json_pointer, first) != first &&
+           mr.value("/status/phase"_json_pointer, std::string()) == "Healthy";
+  });
+  wait_until("first revision scaled to 0", 60s, [&] {
+    return get_json("deployment", ns_.name(), "churn-" + first).value()["spec"]["replicas"] == 0;
+  });
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-1"}}}}}}}});
+  wait_until_release("churn", "rolled back", [&](const Json& mr) {
+    return mr.value("/status/activeRevision"_json_pointer, std::string()) == first &&
+           mr.value("/status/phase"_json_pointer, std::string()) == "Healthy";
+  });
+  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + first).value()["metadata"]["uid"], first_uid)
+      << "the kept Deployment is reused";
+  EXPECT_EQ(list_json("deployments", ns_.name(), "cd4ml.io/release=churn").size(), 2u);
+  EXPECT_TRUE(has_release_event("churn", "RolledBack"));
+  expect_no_violations();
+}
+
+TEST_F(ModelReleaseE2E, DeletingTheReleaseRemovesWhatItOwns) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(release("churn", "churn-1"));
+  wait_for_phase("churn", "Healthy");
+  kubectl_ok({"delete", "mr", "churn", "-n", ns_.name()});
+  wait_until("Deployments and Services garbage-collected", 60s, [&] {
+    return list_json("deployments", ns_.name(), "cd4ml.io/release=churn").empty() &&
+           !get_json("service", ns_.name(), "churn") && !get_json("service", ns_.name(), "churn-preview");
+  });
+  EXPECT_TRUE(get_json("trainingrun", ns_.name(), "churn-1")) << "the TrainingRun is not the release's";
+}
+
+TEST_F(ModelReleaseE2E, ServiceItDoesNotOwnIsNeverModified) {
+  const Json foreign = {{"apiVersion", "v1"},
+                        {"kind", "Service"},
+                        {"metadata", {{"name", "churn"}, {"namespace", ns_.name()}}},
+                        {"spec", {{"selector", {{"app", "legacy"}}}, {"ports", Json::array({{{"port", 80}}})}}}};
+  apply_json(foreign);
+  const std::string rv = get_json("service", ns_.name(), "churn").value()["metadata"]["resourceVersion"];
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(release("churn", "churn-1"));
+  const Json r = wait_until_release("churn", "Stalled ServiceConflict", [&](const Json& mr) {
+    const Json* stalled = condition(mr, "Stalled");
+    return stalled && (*stalled)["reason"] == "ServiceConflict";
+  });
+  EXPECT_NE((*condition(r, "Stalled"))["message"].get<std::string>().find("Service churn"), std::string::npos);
+  const auto after = get_json("service", ns_.name(), "churn").value();
+  EXPECT_EQ(after["metadata"]["resourceVersion"], rv);
+  EXPECT_EQ(after["spec"]["selector"], Json({{"app", "legacy"}}));
+  EXPECT_TRUE(has_release_event("churn", "ServiceConflict"));
+}
+
+TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
+  struct Case {
+    Json spec_patch;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{{"model", {{"trainingRunRef", {{"name", "a"}}}, {"uri", "s3://x"}, {"version", "v"}}}},
+       "exactly one of trainingRunRef"},
+      {{{"model", {{"trainingRunRef", nullptr}, {"uri", "s3://x"}}}}, "uri and version go together"},
+      {{{"replicas", 0}}, "spec.replicas"},
+      {{{"progressDeadlineSeconds", 0}}, "spec.progressDeadlineSeconds"},
+      {{{"gates", Json::array({{{"metric", "accuracy"}}})}}, "a gate needs min, max or compareToActive"},
+      {{{"gates", Json::array({{{"metric", "a"}, {"compareToActive", "Worse"}}})}}, "compareToActive"},
+      {{{"gates", Json::array({{{"metric", "a"}, {"min", 2}, {"max", 1}}})}}, "min must not be greater"},
+      {{{"template", {{"spec", {{"containers", Json::array()}}}}}}, "spec.template.spec.containers"},
+  };
+  for (const auto& c : cases) {
+    Json mr = release("bad", "churn-1");
+    mr["spec"].merge_patch(c.spec_patch);
+    const CommandResult r = kubectl({"apply", "-f", "-"}, mr.dump());
+    EXPECT_NE(r.exit_code, 0) << c.spec_patch.dump();
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.spec_patch.dump() << "\n" << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace cd4ml::e2e

@@ -1,0 +1,342 @@
+// TrainingRun on the real control plane (issue 4): each test runs its own
+// operator process, scoped to its own namespace, and checks what a user sees:
+// status, the Job the operator created, and Events.
+
+#include <gtest/gtest.h>
+
+#include "cluster.hpp"
+#include "operator_process.hpp"
+
+namespace cd4ml::e2e {
+namespace {
+
+const std::string kDigest = "sha256:" + std::string(64, 'a');
+
+Json training_run(const std::string& ns, const std::string& name, const Json& trainer_env,
+                  const Json& extra_spec = Json::object()) {
+  Json run = {{"apiVersion", "cd4ml.io/v1alpha1"},
+              {"kind", "TrainingRun"},
+              {"metadata", {{"name", name}, {"namespace", ns}}},
+              {"spec",
+               {{"model", "churn"},
+                {"code", {{"repository", "https://git.example/ml.git"}, {"revision", "4f2a9c1"}}},
+                {"data", {{"uri", "s3://data/churn"}, {"version", "2026-11"}, {"digest", kDigest}}},
+                {"trainer", {{"image", "registry.example/trainer:1"}, {"env", trainer_env}}},
+                {"params", {{"learning_rate", "0.01"}, {"depth", "6"}}},
+                {"output", {{"uri", "s3://models/"}}}}}};
+  run["spec"].merge_patch(extra_spec);
+  return run;
+}
+
+Json env(std::initializer_list<std::pair<const char*, std::string>> vars) {
+  Json out = Json::array();
+  for (const auto& [k, v] : vars) out.push_back({{"name", k}, {"value", v}});
+  return out;
+}
+
+std::string phase_of(const std::string& ns, const std::string& name) {
+  auto run = get_json("trainingrun", ns, name);
+  return run ? run->value("/status/phase"_json_pointer, std::string()) : "<absent>";
+}
+
+Json wait_for_phase(const std::string& ns, const std::string& name, const std::string& phase,
+                    OperatorProcess& op, std::chrono::milliseconds deadline = 90s) {
+  wait_until(
+      "TrainingRun " + name + " phase " + phase, deadline,
+      [&] { return phase_of(ns, name) == phase; },
+      [&] {
+        auto run = get_json("trainingrun", ns, name);
+        return (run ? run->dump(2) : std::string("<absent>")) + "\noperator log tail:\n" +
+               op.log().substr(op.log().size() > 3000 ? op.log().size() - 3000 : 0);
+      });
+  return get_json("trainingrun", ns, name).value_or(Json::object());
+}
+
+const Json* condition(const Json& object, const std::string& type) {
+  const Json* conditions = nullptr;
+  if (object.contains("status") && object["status"].contains("conditions")) {
+    conditions = &object["status"]["conditions"];
+  }
+  if (conditions == nullptr) return nullptr;
+  for (const auto& c : *conditions) {
+    if (c.value("type", "") == type) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> event_reasons(const std::string& ns, const std::string& name) {
+  std::vector<std::string> reasons;
+  for (const auto& e : list_json("events", ns)) {
+    if (e["involvedObject"].value("name", "") == name &&
+        e["involvedObject"].value("kind", "") == "TrainingRun") {
+      reasons.push_back(e.value("reason", ""));
+    }
+  }
+  return reasons;
+}
+
+bool has_event(const std::string& ns, const std::string& name, const std::string& reason) {
+  const auto reasons = event_reasons(ns, name);
+  return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
+}
+
+// The operator's reconcile count for TrainingRuns, to know a reconcile has
+// happened (instead of waiting an arbitrary time).
+double reconciles(const OperatorProcess& op) {
+  return op.metric("controller_runtime_reconcile_total", {{"controller", "trainingrun"}});
+}
+
+// Touches the run (an annotation: metadata, not spec) so the operator
+// reconciles it again, and waits until it has.
+void force_reconcile(const std::string& ns, const std::string& name, OperatorProcess& op) {
+  const double before = reconciles(op);
+  kubectl_ok({"annotate", "trainingrun", name, "-n", ns, "--overwrite",
+              "e2e.cd4ml.io/poke=" + std::to_string(before)});
+  wait_until("a reconcile after the poke", 30s, [&] { return reconciles(op) > before; });
+}
+
+class TrainingRunE2E : public testing::Test {
+ protected:
+  void SetUp() override {
+    install_crds();
+    op_ = std::make_unique<OperatorProcess>(
+        OperatorProcess::Options{{"--namespace=" + ns_.name()}, {}, "operator"});
+    op_->start();
+    ASSERT_TRUE(op_->wait_ready());
+  }
+  TestNamespace ns_;
+  std::unique_ptr<OperatorProcess> op_;
+};
+
+TEST_F(TrainingRunE2E, SucceedsWithMetricsAndRecordsLineage) {
+  const std::string result = R"({"metrics": {"accuracy": 0.93, "f1": 0.88}, "artifactDigest": ")" +
+                             std::string("sha256:") + std::string(64, 'b') + "\"}";
+  apply_json(training_run(ns_.name(), "churn-1",
+                          env({{"KWOK_TERMINATION_MESSAGE", result}, {"SEED", "42"}})));
+  const Json run = wait_for_phase(ns_.name(), "churn-1", "Succeeded", *op_);
+  const Json& s = run["status"];
+  EXPECT_DOUBLE_EQ(s["metrics"]["accuracy"].get<double>(), 0.93);
+  EXPECT_DOUBLE_EQ(s["metrics"]["f1"].get<double>(), 0.88);
+  EXPECT_EQ(s["artifactDigest"], "sha256:" + std::string(64, 'b'));
+  EXPECT_EQ(s["jobName"], "churn-1");
+  EXPECT_TRUE(s.contains("startTime"));
+  EXPECT_TRUE(s.contains("completionTime"));
+  EXPECT_EQ(s["observedGeneration"], run["metadata"]["generation"]);
+
+  // Anyone can recompute the version from the stored spec with jq (docs/concepts.md).
+  const CommandResult jq = run_command(
+      {"jq", "-cS",
+       ".spec | {model, code, data, trainer, params} | walk(if type == \"object\" then "
+       "with_entries(select(.value != null and .value != {} and .value != [])) else . end)"},
+      run.dump());
+  ASSERT_EQ(jq.exit_code, 0) << jq.err;
+  std::string canonical = jq.out;
+  while (!canonical.empty() && canonical.back() == '\n') canonical.pop_back();
+  const CommandResult sha = run_command({"sha256sum"}, canonical);
+  const std::string fingerprint = sha.out.substr(0, 64);
+  EXPECT_EQ(s["fingerprint"], fingerprint);
+  EXPECT_EQ(s["modelVersion"], fingerprint.substr(0, 12));
+  EXPECT_EQ(s["modelURI"], "s3://models/churn/" + fingerprint.substr(0, 12));
+
+  const Json* ready = condition(run, "Ready");
+  ASSERT_NE(ready, nullptr);
+  EXPECT_EQ((*ready)["status"], "True");
+  EXPECT_EQ((*condition(run, "Reconciling"))["status"], "False");
+  EXPECT_EQ((*condition(run, "Stalled"))["status"], "False");
+  EXPECT_EQ((*condition(run, "MetricsReported"))["status"], "True");
+  EXPECT_EQ(kubectl({"wait", "--for=condition=Ready", "trainingrun/churn-1", "-n", ns_.name(),
+                     "--timeout=5s"}).exit_code, 0);
+
+  const auto job = get_json("job", ns_.name(), "churn-1");
+  ASSERT_TRUE(job);
+  const Json& owner = (*job)["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["kind"], "TrainingRun");
+  EXPECT_EQ(owner["uid"], run["metadata"]["uid"]);
+  EXPECT_EQ(owner["controller"], true);
+  std::map<std::string, std::string> vars;
+  for (const auto& e : (*job)["spec"]["template"]["spec"]["containers"][0]["env"]) {
+    vars[e["name"]] = e.value("value", "");
+  }
+  EXPECT_EQ(vars["CD4ML_RUN"], "churn-1");
+  EXPECT_EQ(vars["CD4ML_MODEL"], "churn");
+  EXPECT_EQ(vars["CD4ML_MODEL_VERSION"], s["modelVersion"]);
+  EXPECT_EQ(vars["CD4ML_MODEL_URI"], s["modelURI"]);
+  EXPECT_EQ(vars["CD4ML_CODE_REPOSITORY"], "https://git.example/ml.git");
+  EXPECT_EQ(vars["CD4ML_CODE_REVISION"], "4f2a9c1");
+  EXPECT_EQ(vars["CD4ML_DATA_URI"], "s3://data/churn");
+  EXPECT_EQ(vars["CD4ML_DATA_VERSION"], "2026-11");
+  EXPECT_EQ(vars["CD4ML_DATA_DIGEST"], kDigest);
+  EXPECT_EQ(Json::parse(vars["CD4ML_PARAMS"]), Json({{"depth", "6"}, {"learning_rate", "0.01"}}));
+  EXPECT_EQ(vars["SEED"], "42");
+
+  wait_until("Events JobCreated and Succeeded", 30s, [&] {
+    return has_event(ns_.name(), "churn-1", "JobCreated") &&
+           has_event(ns_.name(), "churn-1", "Succeeded");
+  });
+  const std::string columns = kubectl_ok({"get", "tr", "churn-1", "-n", ns_.name()});
+  EXPECT_NE(columns.find("MODEL"), std::string::npos);
+  EXPECT_NE(columns.find(s["modelVersion"].get<std::string>()), std::string::npos);
+  EXPECT_NE(columns.find("Succeeded"), std::string::npos);
+}
+
+TEST_F(TrainingRunE2E, MalformedMetricsStillSucceedButSayWhy) {
+  apply_json(training_run(ns_.name(), "bad-metrics",
+                          env({{"KWOK_TERMINATION_MESSAGE", R"({"metrics": {"accuracy": "high"}})"}})));
+  const Json run = wait_for_phase(ns_.name(), "bad-metrics", "Succeeded", *op_);
+  EXPECT_FALSE(run["status"].contains("metrics"));
+  const Json* reported = condition(run, "MetricsReported");
+  ASSERT_NE(reported, nullptr);
+  EXPECT_EQ((*reported)["status"], "False");
+  EXPECT_EQ((*reported)["reason"], "InvalidMetrics");
+  EXPECT_NE((*reported)["message"].get<std::string>().find("\"accuracy\" is not a number"),
+            std::string::npos);
+  wait_until("InvalidMetrics Event", 30s,
+             [&] { return has_event(ns_.name(), "bad-metrics", "InvalidMetrics"); });
+}
+
+TEST_F(TrainingRunE2E, FailureCarriesExitCodeAndReason) {
+  apply_json(training_run(ns_.name(), "crash",
+                          env({{"KWOK_EXIT_CODE", "3"},
+                               {"KWOK_TERMINATION_MESSAGE", "dataset shard 7 unreadable"}})));
+  const Json run = wait_for_phase(ns_.name(), "crash", "Failed", *op_);
+  const Json& failure = run["status"]["failure"];
+  EXPECT_EQ(failure["reason"], "BackoffLimitExceeded");
+  EXPECT_EQ(failure["exitCode"], 3);
+  const Json* ready = condition(run, "Ready");
+  ASSERT_NE(ready, nullptr);
+  EXPECT_EQ((*ready)["reason"], "BackoffLimitExceeded");
+  const std::string message = (*ready)["message"];
+  EXPECT_NE(message.find("exited with code 3"), std::string::npos) << message;
+  EXPECT_NE(message.find("dataset shard 7 unreadable"), std::string::npos) << message;
+  EXPECT_EQ((*condition(run, "Stalled"))["status"], "True");
+  wait_until("Failed Event", 30s, [&] { return has_event(ns_.name(), "crash", "Failed"); });
+}
+
+TEST_F(TrainingRunE2E, DeadlineExceededFailsTheRun) {
+  apply_json(training_run(ns_.name(), "slow", env({{"KWOK_HOLD", "1"}}),
+                          {{"activeDeadlineSeconds", 3}}));
+  const Json run = wait_for_phase(ns_.name(), "slow", "Failed", *op_);
+  EXPECT_EQ(run["status"]["failure"]["reason"], "DeadlineExceeded");
+  const auto job = get_json("job", ns_.name(), "slow");
+  ASSERT_TRUE(job);
+  EXPECT_EQ((*job)["spec"]["activeDeadlineSeconds"], 3);
+}
+
+TEST_F(TrainingRunE2E, JobDeletedMidRunFailsAndIsNotRecreated) {
+  apply_json(training_run(ns_.name(), "held", env({{"KWOK_HOLD", "1"}})));
+  wait_for_phase(ns_.name(), "held", "Running", *op_);
+  kubectl_ok({"delete", "job", "held", "-n", ns_.name(), "--wait=false"});
+  const Json run = wait_for_phase(ns_.name(), "held", "Failed", *op_);
+  EXPECT_EQ(run["status"]["failure"]["reason"], "JobDeleted");
+  wait_until("the deleted Job to be gone", 60s,
+             [&] { return !get_json("job", ns_.name(), "held").has_value(); });
+  force_reconcile(ns_.name(), "held", *op_);
+  EXPECT_FALSE(get_json("job", ns_.name(), "held").has_value()) << "a rerun must be a new TrainingRun";
+  EXPECT_EQ(phase_of(ns_.name(), "held"), "Failed");
+}
+
+TEST_F(TrainingRunE2E, TtlRemovalOfTheJobLeavesTheRunSucceeded) {
+  apply_json(training_run(ns_.name(), "ttl",
+                          env({{"KWOK_TERMINATION_MESSAGE", R"({"metrics": {"accuracy": 0.9}})"}}),
+                          {{"ttlSecondsAfterFinished", 3}}));
+  wait_for_phase(ns_.name(), "ttl", "Succeeded", *op_);
+  wait_until("TTL removal of the Job", 60s,
+             [&] { return !get_json("job", ns_.name(), "ttl").has_value(); });
+  force_reconcile(ns_.name(), "ttl", *op_);
+  EXPECT_FALSE(get_json("job", ns_.name(), "ttl").has_value());
+  const auto run = get_json("trainingrun", ns_.name(), "ttl");
+  ASSERT_TRUE(run);
+  EXPECT_EQ((*run)["status"]["phase"], "Succeeded");
+  EXPECT_DOUBLE_EQ((*run)["status"]["metrics"]["accuracy"].get<double>(), 0.9);
+}
+
+TEST_F(TrainingRunE2E, ForeignJobOfTheSameNameIsLeftAlone) {
+  Json foreign = {{"apiVersion", "batch/v1"},
+                  {"kind", "Job"},
+                  {"metadata", {{"name", "taken"}, {"namespace", ns_.name()}}},
+                  {"spec",
+                   {{"template",
+                     {{"spec",
+                       {{"restartPolicy", "Never"},
+                        {"containers", Json::array({{{"name", "x"}, {"image", "other:1"},
+                                                     {"env", env({{"KWOK_HOLD", "1"}})}}})}}}}}}}};
+  apply_json(foreign);
+  const auto before = get_json("job", ns_.name(), "taken");
+  ASSERT_TRUE(before);
+  apply_json(training_run(ns_.name(), "taken", Json::array()));
+  wait_until("Stalled JobConflict", 60s, [&] {
+    auto run = get_json("trainingrun", ns_.name(), "taken");
+    const Json* stalled = run ? condition(*run, "Stalled") : nullptr;
+    return stalled && (*stalled)["reason"] == "JobConflict" && (*stalled)["status"] == "True";
+  });
+  const auto after = get_json("job", ns_.name(), "taken");
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)["metadata"]["resourceVersion"], (*before)["metadata"]["resourceVersion"]);
+  EXPECT_FALSE((*after)["metadata"].contains("ownerReferences"));
+  EXPECT_TRUE(has_event(ns_.name(), "taken", "JobConflict"));
+}
+
+TEST_F(TrainingRunE2E, OperatorRestartedMidRunPicksUpWhereItWas) {
+  apply_json(training_run(ns_.name(), "resume",
+                          env({{"KWOK_DURATION", "4s"},
+                               {"KWOK_TERMINATION_MESSAGE", R"({"metrics": {"accuracy": 0.91}})"}})));
+  wait_for_phase(ns_.name(), "resume", "Running", *op_);
+  const std::string job_uid = get_json("job", ns_.name(), "resume").value()["metadata"]["uid"];
+  op_->kill9();
+  // While the operator is down the training finishes.
+  wait_until("Job resume Complete while the operator is down", 60s, [&] {
+    auto job = get_json("job", ns_.name(), "resume");
+    if (!job) return false;
+    for (const auto& c : job->value("/status/conditions"_json_pointer, Json::array())) {
+      if (c.value("type", "") == "Complete" && c.value("status", "") == "True") return true;
+    }
+    return false;
+  });
+  EXPECT_EQ(phase_of(ns_.name(), "resume"), "Running");
+  op_->start();
+  const Json run = wait_for_phase(ns_.name(), "resume", "Succeeded", *op_);
+  EXPECT_DOUBLE_EQ(run["status"]["metrics"]["accuracy"].get<double>(), 0.91);
+  EXPECT_EQ(get_json("job", ns_.name(), "resume").value()["metadata"]["uid"], job_uid)
+      << "the same Job, not a second one";
+}
+
+// Admission: kubectl apply of a bad manifest fails with a message naming the field.
+struct InvalidCase {
+  std::string what;
+  Json patch;
+  std::string expected;
+};
+
+TEST_F(TrainingRunE2E, InvalidManifestsAreRejectedWithReadableMessages) {
+  const std::vector<InvalidCase> cases = {
+      {"model not a DNS label", {{"model", "Churn_Model"}}, "spec.model"},
+      {"model message", {{"model", "Churn_Model"}}, "DNS-1123 label"},
+      {"bad data digest", {{"data", {{"digest", "md5:1234"}}}}, "spec.data.digest"},
+      {"digest message", {{"data", {{"digest", "sha256:XYZ"}}}}, "sha256:<64 lower-case hex"},
+      {"negative backoffLimit", {{"backoffLimit", -1}}, "spec.backoffLimit"},
+      {"missing image", {{"trainer", {{"image", nullptr}}}}, "spec.trainer.image"},
+      {"reserved env", {{"trainer", {{"env", env({{"CD4ML_MODEL", "x"}})}}}}, "reserved"},
+      {"numeric param", {{"params", {{"depth", 6}}}}, "spec.params.depth"},
+      {"missing code revision", {{"code", {{"revision", nullptr}}}}, "spec.code.revision"},
+  };
+  for (const auto& c : cases) {
+    Json run = training_run(ns_.name(), "invalid", Json::array());
+    run["spec"].merge_patch(c.patch);
+    const CommandResult r = kubectl({"apply", "-f", "-"}, run.dump());
+    EXPECT_NE(r.exit_code, 0) << c.what;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.what << ": " << r.err;
+  }
+  Json long_name = training_run(ns_.name(), std::string(64, 'a'), Json::array());
+  const CommandResult r = kubectl({"apply", "-f", "-"}, long_name.dump());
+  EXPECT_NE(r.err.find("at most 63 characters"), std::string::npos) << r.err;
+
+  apply_json(training_run(ns_.name(), "fixed", env({{"KWOK_HOLD", "1"}})));
+  Json changed = training_run(ns_.name(), "fixed", env({{"KWOK_HOLD", "1"}}));
+  changed["spec"]["params"]["depth"] = "7";
+  const CommandResult immutable = kubectl({"apply", "-f", "-"}, changed.dump());
+  EXPECT_NE(immutable.exit_code, 0);
+  EXPECT_NE(immutable.err.find("spec is immutable"), std::string::npos) << immutable.err;
+}
+
+}  // namespace
+}  // namespace cd4ml::e2e

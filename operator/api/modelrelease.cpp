@@ -1,0 +1,79 @@
+#include "operator/api/modelrelease.hpp"
+
+#include "operator/api/canonical.hpp"
+
+namespace cd4ml::api {
+
+namespace {
+
+const Json& member(const Json& object, const char* key) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+template <typename T>
+T get_or(const Json& object, const char* key, T fallback) {
+  const Json& value = member(object, key);
+  if (value.is_null()) return fallback;
+  try {
+    return value.get<T>();
+  } catch (const Json::exception&) {
+    return fallback;
+  }
+}
+
+Gate parse_gate(const Json& g) {
+  Gate gate;
+  gate.metric = get_or<std::string>(g, "metric", "");
+  if (member(g, "min").is_number()) gate.min = member(g, "min").get<double>();
+  if (member(g, "max").is_number()) gate.max = member(g, "max").get<double>();
+  gate.compare_to_active = get_or<std::string>(g, "compareToActive", "");
+  gate.tolerance = get_or<double>(g, "tolerance", 0.0);
+  gate.higher_is_better = get_or<std::string>(g, "direction", "HigherIsBetter") != "LowerIsBetter";
+  return gate;
+}
+
+}  // namespace
+
+ReleaseSpec parse_release_spec(const Json& release) {
+  const Json& spec = member(release, "spec");
+  const std::string name = get_or<std::string>(member(release, "metadata"), "name", "");
+  ReleaseSpec out;
+
+  const Json& model = member(spec, "model");
+  out.training_run = get_or<std::string>(member(model, "trainingRunRef"), "name", "");
+  out.model_uri = get_or<std::string>(model, "uri", "");
+  out.model_version = get_or<std::string>(model, "version", "");
+  for (const auto& [metric, value] : member(model, "metrics").items()) {
+    if (value.is_number()) out.model_metrics[metric] = value.get<double>();
+  }
+
+  out.pod_template = member(spec, "template");
+  out.replicas = get_or<int>(spec, "replicas", 1);
+  const Json& service = member(spec, "service");
+  out.port = get_or<int>(service, "port", 80);
+  out.target_port = member(service, "targetPort");
+
+  const Json& blue_green = member(member(spec, "strategy"), "blueGreen");
+  out.auto_promotion = get_or<bool>(blue_green, "autoPromotion", true);
+  out.preview_replicas = get_or<int>(blue_green, "previewReplicas", out.replicas);
+  out.scale_down_delay_seconds = get_or<int>(blue_green, "scaleDownDelaySeconds", 30);
+  out.active_service = get_or<std::string>(blue_green, "activeService", name);
+  out.preview_service = get_or<std::string>(blue_green, "previewService", name + "-preview");
+
+  for (const auto& g : member(spec, "gates")) out.gates.push_back(parse_gate(g));
+  out.progress_deadline_seconds = get_or<int>(spec, "progressDeadlineSeconds", 600);
+  out.revision_history_limit = get_or<int>(spec, "revisionHistoryLimit", 2);
+  return out;
+}
+
+std::string revision_id(const std::string& model_version, const std::string& model_uri,
+                        const Json& pod_template) {
+  const Json input = {
+      {"modelVersion", model_version}, {"modelURI", model_uri}, {"template", pod_template}};
+  return sha256_hex(canonical_json(input)).substr(0, 10);
+}
+
+}  // namespace cd4ml::api

@@ -1,0 +1,583 @@
+#include "operator/controllers/modelrelease/plan.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "operator/api/conditions.hpp"
+#include "operator/api/labels.hpp"
+#include "operator/api/modelrelease.hpp"
+#include "operator/controllers/modelrelease/gates.hpp"
+#include "operator/controllers/modelrelease/model_source.hpp"
+#include "operator/controllers/modelrelease/workloads.hpp"
+#include "operator/controllers/owner.hpp"
+
+namespace cd4ml::controllers::modelrelease {
+
+namespace {
+
+namespace cond = api::condition;
+namespace state = api::revision_state;
+namespace rphase = api::release_phase;
+using std::chrono::system_clock;
+
+std::string str(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return (it != object.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+std::optional<system_clock::time_point> time_at(const Json& record, const char* key) {
+  const std::string text = str(record, key);
+  if (text.empty()) return std::nullopt;
+  return api::parse_rfc3339(text);
+}
+
+std::chrono::milliseconds until(system_clock::time_point when, system_clock::time_point now) {
+  // Round up so a requeue never fires a moment before its deadline.
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(when - now);
+  return std::max(left, std::chrono::milliseconds(0)) + std::chrono::milliseconds(50);
+}
+
+Metrics metrics_of(const Json& record) {
+  Metrics out;
+  const Json metrics = record.value("metrics", Json::object());
+  for (const auto& [name, value] : metrics.items()) {
+    if (value.is_number()) out[name] = value.get<double>();
+  }
+  return out;
+}
+
+class Planner {
+ public:
+  explicit Planner(const Observed& observed)
+      : o_(observed),
+        spec_(api::parse_release_spec(observed.release)),
+        meta_(observed.release.at("metadata")),
+        name_(str(meta_, "name")),
+        uid_(str(meta_, "uid")),
+        generation_(meta_.value("generation", 0L)),
+        old_status_(observed.release.value("status", Json::object())),
+        status_(old_status_) {}
+
+  Plan run();
+
+ private:
+  // Steps of run(), in order.
+  void load_records();
+  bool services_conflict();
+  void find_active();
+  void resolve_target();
+  void supersede_other_candidates();
+  void advance_candidate();
+  void choose_preview();
+  void write_services();
+  void settle_replicas();
+  void prune();
+  void write_status();
+
+  // Helpers.
+  Json* record(const std::string& revision);
+  const Json* deployment(const std::string& revision) const;
+  Json& add_record(const std::string& revision, const RevisionModel& model,
+                   const std::string& training_run, const Metrics& metrics);
+  void finish_candidate(Json& rec, const char* new_state, const std::string& reason,
+                        const std::string& message);
+  void event(const char* type, const char* reason, const std::string& message) {
+    plan_.events.push_back({type, reason, api::truncate_message(message)});
+  }
+  void requeue_at(system_clock::time_point when) {
+    const auto delay = until(when, o_.now);
+    if (!plan_.requeue_after || delay < *plan_.requeue_after) plan_.requeue_after = delay;
+  }
+  bool selected_by_desired_services(const std::string& revision) const {
+    return !revision.empty() && (revision == active_ || revision == preview_);
+  }
+  void scale(const std::string& revision, int replicas);
+
+  const Observed& o_;
+  const api::ReleaseSpec spec_;
+  const Json& meta_;
+  const std::string name_;
+  const std::string uid_;
+  const long generation_;
+  const Json old_status_;
+  Json status_;
+
+  std::map<std::string, const Json*> deployments_;  // by revision
+  std::vector<Json> records_;
+  ModelSource source_;
+  std::string observed_active_;
+  std::string observed_preview_;
+  std::string active_;   // desired active revision
+  std::string preview_;  // desired preview revision
+  std::string target_;   // the revision spec asks for ("" while its model is not ready)
+  bool awaiting_promotion_ = false;
+  bool conflict_ = false;
+  Plan plan_;
+};
+
+Json* Planner::record(const std::string& revision) {
+  for (auto& r : records_) {
+    if (str(r, "revision") == revision) return &r;
+  }
+  return nullptr;
+}
+
+const Json* Planner::deployment(const std::string& revision) const {
+  auto it = deployments_.find(revision);
+  return it == deployments_.end() ? nullptr : it->second;
+}
+
+Json& Planner::add_record(const std::string& revision, const RevisionModel& model,
+                          const std::string& training_run, const Metrics& metrics) {
+  Json metrics_json = Json::object();
+  for (const auto& [k, v] : metrics) metrics_json[k] = v;
+  Json rec = {{"revision", revision},
+              {"modelVersion", model.version},
+              {"modelURI", model.uri},
+              {"deployment", deployment_name(name_, revision)},
+              {"state", state::kPreview},
+              {"createdAt", api::rfc3339(o_.now)},
+              {"progressingSince", api::rfc3339(o_.now)},
+              {"metrics", metrics_json}};
+  if (!training_run.empty()) rec["trainingRun"] = training_run;
+  records_.push_back(std::move(rec));
+  return records_.back();
+}
+
+void Planner::load_records() {
+  for (const auto& r : old_status_.value("revisions", Json::array())) {
+    if (r.is_object() && !str(r, "revision").empty()) records_.push_back(r);
+  }
+  for (const auto& d : o_.deployments) {
+    const std::string revision = revision_of(d);
+    if (revision.empty()) continue;
+    deployments_[revision] = &d;
+    if (record(revision) != nullptr) continue;
+    // A Deployment without a record: created just before a restart, before its
+    // status write. Rebuild the record from what the Deployment carries.
+    const Json annotations = d.value("/metadata/annotations"_json_pointer, Json::object());
+    const Json lineage = Json::parse(annotations.value(kLineageAnnotation, "{}"), nullptr, false);
+    const std::string created = d.value("/metadata/creationTimestamp"_json_pointer,
+                                        api::rfc3339(o_.now));
+    Json rec = {{"revision", revision},
+                {"modelVersion", d.value("/metadata/labels"_json_pointer, Json::object())
+                                     .value(api::label::kModelVersion, "")},
+                {"modelURI", annotations.value("cd4ml.io/model-uri", "")},
+                {"deployment", str(d["metadata"], "name")},
+                {"state", state::kInactive},
+                {"createdAt", created},
+                {"progressingSince", created},
+                {"metrics", lineage.is_object() ? lineage.value("metrics", Json::object())
+                                                : Json::object()}};
+    if (lineage.is_object() && lineage.contains("trainingRun")) {
+      rec["trainingRun"] = lineage["trainingRun"];
+    }
+    records_.push_back(std::move(rec));
+  }
+}
+
+bool Planner::services_conflict() {
+  std::string message;
+  for (const auto* service : {&o_.active_service, &o_.preview_service}) {
+    if (*service && !is_controlled_by(**service, uid_)) {
+      message = "Service " + str((**service)["metadata"], "name") +
+                " exists and is not owned by this ModelRelease; it is left untouched: delete "
+                "it or set spec.strategy.blueGreen.activeService/previewService";
+      break;
+    }
+  }
+  if (message.empty()) return false;
+  conflict_ = true;
+  const bool already = api::condition_is_true(old_status_.value("conditions", Json()), cond::kStalled) &&
+                       str(old_status_, "phase") == rphase::kDegraded &&
+                       old_status_.value("message", "") == message;
+  if (!already) event("Warning", "ServiceConflict", message);
+  status_["phase"] = rphase::kDegraded;
+  status_["message"] = message;
+  status_["observedGeneration"] = generation_;
+  api::set_condition(status_["conditions"], {cond::kReady, false, "ServiceConflict", message},
+                     generation_, o_.now);
+  api::set_condition(status_["conditions"],
+                     {cond::kReconciling, false, "ServiceConflict", message}, generation_, o_.now);
+  api::set_condition(status_["conditions"], {cond::kStalled, true, "ServiceConflict", message},
+                     generation_, o_.now);
+  // The foreign Service is not in the operator's (labelled) cache: look again later.
+  plan_.requeue_after = std::chrono::seconds(30);
+  return true;
+}
+
+void Planner::find_active() {
+  if (o_.active_service) observed_active_ = selected_revision(*o_.active_service);
+  if (o_.preview_service) observed_preview_ = selected_revision(*o_.preview_service);
+  if (observed_preview_ == kNoRevision) observed_preview_.clear();
+  // The active Service's selector is the truth. Without the Service (first
+  // release, or someone deleted it) fall back to what status remembers.
+  active_ = observed_active_;
+  if (active_.empty()) {
+    const std::string remembered = str(old_status_, "activeRevision");
+    if (!remembered.empty() && deployment(remembered) != nullptr) active_ = remembered;
+  }
+  for (auto& rec : records_) {
+    const bool is_active = str(rec, "revision") == active_;
+    if (is_active && str(rec, "state") != state::kActive) {
+      // Switched before a restart, and the status write was lost.
+      rec["state"] = state::kActive;
+      rec["everActive"] = true;
+      if (!rec.contains("promotedAt")) rec["promotedAt"] = api::rfc3339(o_.now);
+      rec.erase("scaleDownAt");
+    } else if (!is_active && str(rec, "state") == state::kActive) {
+      rec["state"] = state::kInactive;
+      if (!rec.contains("scaleDownAt")) {
+        rec["scaleDownAt"] = api::rfc3339(o_.now + std::chrono::seconds(spec_.scale_down_delay_seconds));
+      }
+    }
+  }
+}
+
+void Planner::resolve_target() {
+  source_ = resolve_model(spec_, o_.training_run);
+  if (source_.state != ModelSource::State::Ready) return;
+  target_ = api::revision_id(source_.version, source_.uri, spec_.pod_template);
+  Json* rec = record(target_);
+  if (rec == nullptr) {
+    add_record(target_, {target_, source_.version, source_.uri, source_.lineage},
+               source_.training_run, source_.metrics);
+    return;
+  }
+  if (target_ != active_ && str(*rec, "state") == state::kInactive) {
+    // Back to a kept revision: a fast rollback reuses its Deployment.
+    (*rec)["state"] = state::kPreview;
+    (*rec)["progressingSince"] = api::rfc3339(o_.now);
+    rec->erase("scaleDownAt");
+    rec->erase("reason");
+    rec->erase("message");
+  }
+}
+
+void Planner::supersede_other_candidates() {
+  for (auto& rec : records_) {
+    if (str(rec, "state") != state::kPreview || str(rec, "revision") == target_) continue;
+    rec["state"] = state::kInactive;
+    rec["reason"] = "Superseded";
+    rec["message"] = target_.empty() ? "spec.model changed" : "superseded by revision " + target_;
+  }
+}
+
+void Planner::finish_candidate(Json& rec, const char* new_state, const std::string& reason,
+                               const std::string& message) {
+  rec["state"] = new_state;
+  rec["reason"] = reason;
+  rec["message"] = message;
+}
+
+void Planner::advance_candidate() {
+  if (target_.empty() || target_ == active_) return;
+  Json& rec = *record(target_);
+  if (str(rec, "state") != state::kPreview) return;
+  const bool rollback = rec.value("everActive", false);
+  const std::string version = str(rec, "modelVersion");
+
+  const Json annotations = meta_.value("annotations", Json::object());
+  if (annotations.value(api::annotation::kAbort, "") == target_) {
+    finish_candidate(rec, state::kAborted, "Aborted",
+                     "aborted by annotation " + std::string(api::annotation::kAbort));
+    event("Warning", "Aborted", "revision " + target_ + " (model " + version + ") aborted by annotation");
+    return;
+  }
+
+  if (!rollback) {
+    // A revision that already served in production skips gates on the way back.
+    std::optional<Metrics> active_metrics;
+    if (const Json* active = record(active_)) active_metrics = metrics_of(*active);
+    const auto results = evaluate_gates(spec_.gates, metrics_of(rec), active_metrics);
+    rec["gates"] = to_json(results);
+    if (!all_passed(results)) {
+      const std::string why = describe_failures(results);
+      finish_candidate(rec, state::kRejected, "GateFailed", why);
+      event("Warning", "GateFailed", "revision " + target_ + " (model " + version + ") rejected: " + why);
+      return;
+    }
+  }
+
+  const bool promote = spec_.auto_promotion || rollback ||
+                       annotations.value(api::annotation::kPromote, "") == target_;
+  const int want = promote ? spec_.replicas : spec_.preview_replicas;
+  const Json* dep = deployment(target_);
+  if (dep == nullptr) {
+    // target_ was derived from source_ in resolve_target(), so its lineage fits.
+    RevisionModel model{target_, version, str(rec, "modelURI"), source_.lineage};
+    plan_.create_deployments.push_back(build_deployment(o_.release, spec_, model, want));
+    event("Normal", "RevisionCreated",
+          "revision " + target_ + " (model " + version + ") created as Deployment " +
+              deployment_name(name_, target_));
+  } else if (spec_replicas(*dep) != want) {
+    if (spec_replicas(*dep) < want && want == spec_.replicas && spec_.preview_replicas < want &&
+        spec_replicas(*dep) == spec_.preview_replicas) {
+      // Scaling up from preview size for promotion opens a new progress window.
+      rec["progressingSince"] = api::rfc3339(o_.now);
+    }
+    scale(target_, want);
+  }
+
+  const bool ready_pod = dep != nullptr && has_ready_pod(*dep);
+  const bool available = dep != nullptr && fully_available(*dep, want);
+  if (ready_pod) preview_ = target_;
+
+  if (!available) {
+    const auto since = time_at(rec, "progressingSince").value_or(o_.now);
+    const auto deadline = since + std::chrono::seconds(spec_.progress_deadline_seconds);
+    if (o_.now >= deadline) {
+      const std::string why = "not available within " +
+                              std::to_string(spec_.progress_deadline_seconds) + "s";
+      finish_candidate(rec, state::kAborted, "ProgressDeadlineExceeded", why);
+      event("Warning", "ProgressDeadlineExceeded",
+            "revision " + target_ + " (model " + version + ") " + why + "; traffic stays where it was");
+      if (preview_ == target_) preview_.clear();
+      return;
+    }
+    requeue_at(deadline);
+    return;
+  }
+  if (!promote) {
+    awaiting_promotion_ = true;
+    return;
+  }
+
+  // Safety rule 1 holds here: fully available at the full replica count.
+  const std::string previous = active_;
+  rec["state"] = state::kActive;
+  rec["promotedAt"] = api::rfc3339(o_.now);
+  rec["everActive"] = true;
+  rec.erase("reason");
+  rec.erase("message");
+  if (Json* old = record(previous)) {
+    (*old)["state"] = state::kInactive;
+    (*old)["reason"] = "Replaced";
+    (*old)["message"] = "replaced by revision " + target_;
+    (*old)["scaleDownAt"] =
+        api::rfc3339(o_.now + std::chrono::seconds(spec_.scale_down_delay_seconds));
+  }
+  active_ = target_;
+  preview_ = target_;
+  const std::string from = previous.empty() ? std::string() : " (was " + previous + ")";
+  if (rollback) {
+    event("Normal", "RolledBack", "rolled back to revision " + target_ + " (model " + version + ")" + from);
+  } else {
+    event("Normal", "Promoted", "revision " + target_ + " (model " + version + ") is now active" + from);
+  }
+}
+
+void Planner::choose_preview() {
+  // The candidate if it has a ready pod (set by advance_candidate), else the
+  // active revision, else nothing: never a revision without ready pods.
+  if (preview_.empty()) preview_ = active_;
+  if (!preview_.empty() && preview_ != observed_preview_ && preview_ != active_) {
+    event("Normal", "PreviewSwitched",
+          "preview Service " + spec_.preview_service + " now selects revision " + preview_);
+  }
+}
+
+void Planner::write_services() {
+  // Active first is not needed for safety (both targets are ready); preview
+  // first keeps the order of events readable.
+  const auto write = [this](const std::optional<Json>& observed, const std::string& service_name,
+                            const std::string& want, const std::string& seen) {
+    if (!observed) {
+      if (want.empty()) return;  // nothing to serve yet: create it once there is
+      plan_.services.push_back({service_name, want, build_service(o_.release, spec_, service_name, want)});
+    } else if (seen != (want.empty() ? std::string(kNoRevision) : want)) {
+      plan_.services.push_back({service_name, want.empty() ? kNoRevision : want, std::nullopt});
+    }
+  };
+  const std::string seen_preview =
+      o_.preview_service ? selected_revision(*o_.preview_service) : std::string();
+  write(o_.preview_service, spec_.preview_service, preview_, seen_preview);
+  if (!active_.empty()) {
+    const Json* dep = deployment(active_);
+    const bool switching = observed_active_ != active_;
+    // Rule 1 once more at the point of writing: only a fully available
+    // revision is ever written into the active selector.
+    if (!switching || (dep != nullptr && fully_available(*dep, spec_.replicas))) {
+      write(o_.active_service, spec_.active_service, active_, observed_active_);
+    }
+  }
+}
+
+void Planner::scale(const std::string& revision, int replicas) {
+  const Json* dep = deployment(revision);
+  if (dep == nullptr || spec_replicas(*dep) == replicas) return;
+  const Scale s{str((*dep)["metadata"], "name"), replicas};
+  if (replicas > spec_replicas(*dep)) {
+    plan_.scale_up.push_back(s);
+  } else {
+    plan_.scale_down.push_back(s);
+  }
+}
+
+void Planner::settle_replicas() {
+  if (!active_.empty()) scale(active_, spec_.replicas);
+  for (auto& rec : records_) {
+    const std::string revision = str(rec, "revision");
+    const std::string s = str(rec, "state");
+    if (revision == active_ || s == state::kPreview) continue;
+    if (const auto at = time_at(rec, "scaleDownAt")) {
+      if (o_.now < *at) {
+        requeue_at(*at);
+        continue;
+      }
+      rec.erase("scaleDownAt");
+    }
+    const Json* dep = deployment(revision);
+    if (dep == nullptr || spec_replicas(*dep) == 0 || selected_by_desired_services(revision)) continue;
+    scale(revision, 0);
+    if (str(rec, "reason") == "Replaced") {
+      event("Normal", "ScaledDown", "previous revision " + revision + " scaled down to 0");
+    }
+  }
+}
+
+void Planner::prune() {
+  std::vector<Json*> others;
+  std::vector<Json> kept;
+  for (auto& rec : records_) {
+    const std::string revision = str(rec, "revision");
+    if (revision == active_ || revision == target_ || selected_by_desired_services(revision) ||
+        rec.contains("scaleDownAt")) {
+      continue;
+    }
+    others.push_back(&rec);
+  }
+  std::sort(others.begin(), others.end(), [](const Json* a, const Json* b) {
+    return str(*a, "createdAt") > str(*b, "createdAt");
+  });
+  std::vector<std::string> dropped;
+  for (std::size_t i = static_cast<std::size_t>(std::max(spec_.revision_history_limit, 0));
+       i < others.size(); ++i) {
+    dropped.push_back(str(*others[i], "revision"));
+  }
+  for (const auto& revision : dropped) {
+    if (const Json* dep = deployment(revision)) {
+      plan_.delete_deployments.push_back(str((*dep)["metadata"], "name"));
+    }
+  }
+  records_.erase(std::remove_if(records_.begin(), records_.end(),
+                                [&dropped](const Json& rec) {
+                                  return std::find(dropped.begin(), dropped.end(),
+                                                   str(rec, "revision")) != dropped.end();
+                                }),
+                 records_.end());
+  std::sort(records_.begin(), records_.end(), [](const Json& a, const Json& b) {
+    return str(a, "createdAt") < str(b, "createdAt");
+  });
+}
+
+void Planner::write_status() {
+  Json revisions = Json::array();
+  for (const auto& rec : records_) revisions.push_back(rec);
+  status_["revisions"] = revisions;
+  status_["observedGeneration"] = generation_;
+  status_["targetRevision"] = target_;
+
+  const Json* active_rec = record(active_);
+  status_["activeRevision"] = active_;
+  status_["activeModelVersion"] = active_rec ? str(*active_rec, "modelVersion") : "";
+  const std::string shown_preview = preview_ == active_ ? std::string() : preview_;
+  const Json* preview_rec = record(shown_preview);
+  status_["previewRevision"] = shown_preview;
+  status_["previewModelVersion"] = preview_rec ? str(*preview_rec, "modelVersion") : "";
+  if (const Json* dep = deployment(active_)) {
+    const Json annotations = dep->value("/metadata/annotations"_json_pointer, Json::object());
+    const Json lineage = Json::parse(annotations.value(kLineageAnnotation, "{}"), nullptr, false);
+    if (lineage.is_object() && !lineage.empty()) status_["lineage"] = lineage;
+  }
+  if (active_.empty()) status_.erase("lineage");
+
+  std::string phase;
+  std::string reason;
+  std::string message;
+  bool stalled = false;
+  const Json* target_rec = record(target_);
+  const std::string target_state = target_rec ? str(*target_rec, "state") : "";
+  const std::string serving =
+      active_.empty() ? std::string("nothing is serving")
+                      : "serving revision " + active_ + " (model " + str(status_, "activeModelVersion") + ")";
+  if (source_.state == ModelSource::State::Failed) {
+    phase = rphase::kDegraded;
+    reason = source_.reason;
+    message = source_.message + "; " + serving;
+    stalled = true;
+  } else if (source_.state == ModelSource::State::Waiting) {
+    phase = active_.empty() ? rphase::kPending : rphase::kProgressing;
+    reason = source_.reason;
+    message = source_.message + "; " + serving;
+  } else if (target_state == state::kRejected || target_state == state::kAborted) {
+    phase = rphase::kDegraded;
+    reason = str(*target_rec, "reason");
+    message = "revision " + target_ + " (model " + str(*target_rec, "modelVersion") + ") " +
+              (target_state == state::kRejected ? "rejected: " : "aborted: ") +
+              str(*target_rec, "message") + "; " + serving;
+    stalled = true;
+  } else if (target_ == active_) {
+    const Json* dep = deployment(active_);
+    if (dep != nullptr && fully_available(*dep, spec_.replicas)) {
+      phase = rphase::kHealthy;
+      reason = "Healthy";
+      message = serving;
+    } else if (dep != nullptr && spec_replicas(*dep) != spec_.replicas) {
+      phase = rphase::kProgressing;
+      reason = "Scaling";
+      message = "scaling revision " + active_ + " to " + std::to_string(spec_.replicas) + " replicas";
+    } else {
+      phase = rphase::kDegraded;
+      reason = "ActiveUnavailable";
+      message = "active revision " + active_ + " is not fully available";
+    }
+  } else if (awaiting_promotion_) {
+    phase = rphase::kAwaitingPromotion;
+    reason = "AwaitingPromotion";
+    message = "revision " + target_ + " is ready in preview; annotate " +
+              std::string(api::annotation::kPromote) + "=" + target_ + " to promote it; " + serving;
+  } else {
+    phase = rphase::kProgressing;
+    reason = "RolloutInProgress";
+    message = "rolling out revision " + target_ + "; " + serving;
+  }
+  status_["phase"] = phase;
+  status_["message"] = message;
+  const bool healthy = phase == rphase::kHealthy;
+  const bool reconciling = !healthy && !stalled && phase != rphase::kDegraded;
+  api::set_condition(status_["conditions"], {cond::kReady, healthy, reason, message}, generation_, o_.now);
+  api::set_condition(status_["conditions"], {cond::kReconciling, reconciling, reason, message},
+                     generation_, o_.now);
+  api::set_condition(status_["conditions"], {cond::kStalled, stalled, reason, message}, generation_,
+                     o_.now);
+  if (stalled && source_.state == ModelSource::State::Failed &&
+      str(old_status_, "phase") != rphase::kDegraded) {
+    event("Warning", "TrainingRunFailed", source_.message);
+  }
+}
+
+Plan Planner::run() {
+  if (services_conflict()) {
+    if (status_ != old_status_) plan_.status = status_;
+    return std::move(plan_);
+  }
+  load_records();
+  find_active();
+  resolve_target();
+  supersede_other_candidates();
+  advance_candidate();
+  choose_preview();
+  write_services();
+  settle_replicas();
+  prune();
+  write_status();
+  if (status_ != old_status_) plan_.status = std::move(status_);
+  return std::move(plan_);
+}
+
+}  // namespace
+
+Plan plan(const Observed& observed) { return Planner(observed).run(); }
+
+}  // namespace cd4ml::controllers::modelrelease

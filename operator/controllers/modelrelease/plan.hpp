@@ -1,0 +1,75 @@
+#pragma once
+// The ModelRelease controller's decision, as a pure function of what is in the
+// cluster: plan(observed) -> writes. The executor applies them in the order
+// the fields appear below, so a Service never selects a revision before its
+// pods are up, and a revision is never scaled down while a Service selects it.
+//
+// Truth comes from the cluster: the active Service's selector says which
+// revision is live (so a restart between a switch and its status write loses
+// nothing); status keeps only what the cluster cannot show (creation and
+// promotion times, gate results, rejections, pending scale-downs).
+//
+// Safety rules (API.md), each enforced here and tested in
+// tests/controllers/modelrelease_plan_test.cpp:
+//   1. the active Service selects only a fully available revision;
+//   2. the preview Service moves to a revision only once it has a ready pod
+//      (and moves back to the active one if the candidate loses them all);
+//   3. a candidate failing its gates is Rejected before any pod starts;
+//   4. a candidate not available within progressDeadlineSeconds is Aborted;
+//   5. the old active revision is scaled down scaleDownDelaySeconds after the
+//      switch; revisionHistoryLimit old revisions stay at 0 for fast rollback;
+//   6. the newest spec wins; abandoned candidates are scaled down.
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/controllers/event_spec.hpp"
+
+namespace cd4ml::controllers::modelrelease {
+
+using Json = nlohmann::json;
+
+struct Observed {
+  Json release;
+  std::optional<Json> training_run;     // the referenced TrainingRun, if any
+  std::vector<Json> deployments;        // Deployments controlled by the release
+  std::optional<Json> active_service;   // Services of the configured names,
+  std::optional<Json> preview_service;  // whoever controls them
+  std::chrono::system_clock::time_point now;
+};
+
+struct Scale {
+  std::string deployment;
+  int replicas;
+  bool operator==(const Scale&) const = default;
+};
+
+struct ServiceWrite {
+  std::string name;
+  std::string revision;
+  std::optional<Json> create;  // the whole Service when it does not exist yet
+};
+
+struct Plan {
+  std::vector<Json> create_deployments;
+  std::vector<Scale> scale_up;
+  std::vector<ServiceWrite> services;
+  std::vector<Scale> scale_down;
+  std::vector<std::string> delete_deployments;
+  std::optional<Json> status;  // the whole new status, only when it changed
+  std::vector<EventSpec> events;
+  std::optional<std::chrono::milliseconds> requeue_after;
+
+  // Writes to objects other than the release's own status.
+  std::size_t object_writes() const {
+    return create_deployments.size() + scale_up.size() + services.size() + scale_down.size() +
+           delete_deployments.size();
+  }
+};
+
+Plan plan(const Observed& observed);
+
+}  // namespace cd4ml::controllers::modelrelease

@@ -1,0 +1,47 @@
+#pragma once
+// Observe -> plan -> apply for one ModelRelease. The executor applies the
+// plan's writes in order (creates, scale-ups, Service switches, scale-downs,
+// deletes, status, Events) and stops at the first failure, so a later write
+// never happens without the earlier ones it relies on.
+
+#include "operator/controllers/modelrelease/plan.hpp"
+#include "operator/kube/client.hpp"
+#include "operator/runtime/event_recorder.hpp"
+#include "operator/runtime/logging.hpp"
+#include "operator/runtime/reconciler.hpp"
+#include "operator/runtime/store.hpp"
+#include "operator/util/clock.hpp"
+
+namespace cd4ml::controllers::modelrelease {
+
+// Index of releases by "namespace/trainingRunName" they reference.
+inline constexpr const char* kTrainingRunIndex = "training-run-ref";
+
+struct Caches {
+  runtime::Store& releases;
+  runtime::Store& training_runs;
+  runtime::Store& deployments;  // labelled cd4ml.io/release
+  runtime::Store& services;     // labelled cd4ml.io/release
+};
+
+class Reconciler final : public runtime::Reconciler {
+ public:
+  Reconciler(kube::Client& client, Caches caches, runtime::EventRecorder& recorder,
+             const util::Clock& clock);
+
+  runtime::Result reconcile(const runtime::Request& request) override;
+
+ private:
+  Observed observe(const Json& release) const;
+  // Applies everything but status and events; returns false when a create
+  // met an object the cache did not show (the caller re-plans on live data).
+  bool apply_writes(const Json& release, const Plan& plan, Observed& observed);
+
+  kube::Client& client_;
+  Caches caches_;
+  runtime::EventRecorder& recorder_;
+  const util::Clock& clock_;
+  runtime::Logger log_;
+};
+
+}  // namespace cd4ml::controllers::modelrelease

@@ -1,0 +1,33 @@
+#pragma once
+// The trainer's result, read from its container termination message:
+//   {"metrics": {"<name>": <number>, ...}, "artifactDigest": "sha256:<64 hex>"}
+// Both keys are optional; unknown keys are ignored (newer trainers may report
+// more). Anything else - not JSON, not an object, over 4096 bytes, a metric
+// that is not a finite number, a bad metric name or digest - makes the whole
+// result invalid: no partial metrics, because quality gates read them.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace cd4ml::controllers::trainingrun {
+
+// Kubernetes keeps at most 4096 bytes of a termination message.
+inline constexpr std::size_t kMaxResultBytes = 4096;
+
+struct TrainerResult {
+  std::map<std::string, double> metrics;
+  std::string artifact_digest;  // "" if not reported
+};
+
+struct ResultError {
+  std::string message;  // why the result was rejected, for the condition message
+};
+
+// Returns the result, or the reason it is invalid. An empty message is a valid
+// result with no metrics.
+std::variant<TrainerResult, ResultError> parse_trainer_result(std::string_view message);
+
+}  // namespace cd4ml::controllers::trainingrun

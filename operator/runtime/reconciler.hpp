@@ -1,0 +1,35 @@
+#pragma once
+// What a controller calls for each key: level-based, it reads the current
+// state (from caches) and converges; it never depends on which event woke it.
+
+#include <chrono>
+#include <string>
+
+namespace cd4ml::runtime {
+
+struct Request {
+  std::string ns;
+  std::string name;
+  std::string key() const { return ns.empty() ? name : ns + "/" + name; }
+  static Request from_key(const std::string& key);
+};
+
+struct Result {
+  enum class Kind { Done, RequeueAfter, Error };
+  Kind kind = Kind::Done;
+  std::chrono::milliseconds after{0};  // RequeueAfter
+  std::string error;                   // Error: logged and counted, then retried with backoff
+
+  static Result done() { return {}; }
+  static Result requeue_after(std::chrono::milliseconds d) { return {Kind::RequeueAfter, d, {}}; }
+  static Result failed(std::string message) { return {Kind::Error, {}, std::move(message)}; }
+};
+
+class Reconciler {
+ public:
+  virtual ~Reconciler() = default;
+  // May throw: an exception counts as Result::failed with its message.
+  virtual Result reconcile(const Request& request) = 0;
+};
+
+}  // namespace cd4ml::runtime

@@ -1,0 +1,499 @@
+#include <gtest/gtest.h>
+
+#include "modelrelease_sim.hpp"
+
+namespace cd4ml::controllers::modelrelease {
+namespace {
+
+using sim::Cluster;
+using sim::revision_for;
+using std::chrono::seconds;
+
+// Brings a fresh release to Healthy on model "aaa" and returns its revision.
+std::string first_release(Cluster& c) {
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.phase(), "Healthy");
+  return revision_for(c, "aaa");
+}
+
+TEST(ModelReleasePlan, FirstReleaseGoesHealthy) {
+  Cluster c;
+  const std::string rev = revision_for(c, "aaa");
+  Plan p = c.step();
+  ASSERT_EQ(p.create_deployments.size(), 1u);
+  EXPECT_TRUE(p.services.empty()) << "no Service before a pod is ready";
+  EXPECT_EQ(c.phase(), "Progressing");
+  EXPECT_EQ(c.replicas(rev), 2) << "autoPromotion: straight to full size";
+
+  const Json& d = c.deployment(rev);
+  EXPECT_EQ(d["metadata"]["name"], "churn-" + rev);
+  EXPECT_EQ(d["metadata"]["ownerReferences"][0]["uid"], "uid-release");
+  const Json& labels = d["spec"]["template"]["metadata"]["labels"];
+  EXPECT_EQ(labels["cd4ml.io/release"], "churn");
+  EXPECT_EQ(labels["cd4ml.io/revision"], rev);
+  EXPECT_EQ(labels["cd4ml.io/model-version"], "aaa");
+  const Json& env = d["spec"]["template"]["spec"]["containers"][0]["env"];
+  EXPECT_EQ(env[0], Json({{"name", "CD4ML_MODEL_URI"}, {"value", "s3://models/churn/aaa"}}));
+  EXPECT_EQ(env[1], Json({{"name", "CD4ML_MODEL_VERSION"}, {"value", "aaa"}}));
+
+  c.pods_up(rev, 1);
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), rev) << "preview follows the first ready pod";
+  EXPECT_EQ(c.selected("churn"), "") << "active waits for full availability";
+
+  c.pods_up(rev);
+  c.step();
+  EXPECT_EQ(c.selected("churn"), rev);
+  EXPECT_EQ(c.phase(), "Healthy");
+  EXPECT_EQ(c.condition("Ready"), "True");
+  EXPECT_EQ(c.condition("Reconciling"), "False");
+  EXPECT_EQ(c.condition("Stalled"), "False");
+  EXPECT_EQ(c.status()["activeRevision"], rev);
+  EXPECT_EQ(c.status()["activeModelVersion"], "aaa");
+  EXPECT_TRUE(c.has_event("Promoted"));
+  const Json& svc = c.services.at("churn");
+  EXPECT_EQ(svc["spec"]["ports"][0]["port"], 80);
+  EXPECT_EQ(svc["spec"]["ports"][0]["targetPort"], 8080);
+  EXPECT_EQ(svc["metadata"]["ownerReferences"][0]["uid"], "uid-release");
+}
+
+TEST(ModelReleasePlan, NothingChangedMeansNoWrites) {
+  Cluster c;
+  first_release(c);
+  const Plan p = plan(c.observe());
+  EXPECT_EQ(p.object_writes(), 0u);
+  EXPECT_FALSE(p.status);
+  EXPECT_TRUE(p.events.empty());
+}
+
+TEST(ModelReleasePlan, NewModelRollsOutPreviewThenActiveThenScalesDownOld) {
+  Cluster c;
+  const std::string old_rev = first_release(c);
+  const std::size_t writes_before = c.writes;
+  c.set_model("bbb", 0.95);
+  const std::string rev = revision_for(c, "bbb");
+
+  c.step();
+  ASSERT_TRUE(c.has_deployment(rev));
+  EXPECT_EQ(c.phase(), "Progressing");
+  EXPECT_EQ(c.selected("churn"), old_rev);
+  EXPECT_EQ(c.selected("churn-preview"), old_rev);
+
+  c.pods_up(rev, 1);
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), rev);
+  EXPECT_EQ(c.selected("churn"), old_rev) << "one ready pod is not full availability";
+  EXPECT_EQ(c.status()["previewRevision"], rev);
+  EXPECT_EQ(c.status()["previewModelVersion"], "bbb");
+
+  c.pods_up(rev);
+  c.step();
+  EXPECT_EQ(c.selected("churn"), rev);
+  EXPECT_EQ(c.replicas(old_rev), 2) << "old revision keeps running for scaleDownDelaySeconds";
+  EXPECT_EQ(c.phase(), "Healthy");
+
+  c.advance(seconds(29));
+  c.step();
+  EXPECT_EQ(c.replicas(old_rev), 2);
+  c.advance(seconds(2));
+  c.step();
+  EXPECT_EQ(c.replicas(old_rev), 0);
+  EXPECT_TRUE(c.has_event("ScaledDown"));
+  EXPECT_EQ(c.settle(), 0);
+
+  // create, preview switch, active switch, scale down
+  EXPECT_EQ(c.writes - writes_before, 4u);
+  const Json& revisions = c.status()["revisions"];
+  ASSERT_EQ(revisions.size(), 2u);
+  EXPECT_EQ(revisions[0]["state"], "Inactive");
+  EXPECT_EQ(revisions[1]["state"], "Active");
+  EXPECT_TRUE(revisions[1].contains("promotedAt"));
+}
+
+TEST(ModelReleasePlan, RequeuesForTheScaleDownDelay) {
+  Cluster c;
+  first_release(c);
+  c.set_model("bbb", 0.95);
+  c.step();
+  c.all_pods_up();
+  const Plan p = c.step();
+  ASSERT_TRUE(p.requeue_after);
+  EXPECT_GE(*p.requeue_after, std::chrono::seconds(30));
+  EXPECT_LE(*p.requeue_after, std::chrono::seconds(31));
+}
+
+TEST(ModelReleasePlan, GateFailureRejectsBeforeAnyPodStarts) {
+  Cluster c;
+  c.release["spec"]["gates"] = Json::parse(R"([{"metric": "accuracy", "min": 0.9}])");
+  const std::string old_rev = first_release(c);
+  c.set_model("bbb", 0.85);
+  const std::string rev = revision_for(c, "bbb");
+  const Plan p = c.step();
+  EXPECT_TRUE(p.create_deployments.empty());
+  EXPECT_FALSE(c.has_deployment(rev));
+  EXPECT_EQ(c.selected("churn"), old_rev);
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_EQ(c.condition("Stalled"), "True");
+  EXPECT_EQ(c.condition("Stalled", "reason"), "GateFailed");
+  EXPECT_EQ(c.condition("Ready"), "False");
+  const std::string message = c.condition("Stalled", "message");
+  EXPECT_NE(message.find("accuracy 0.85 is below the minimum 0.9"), std::string::npos) << message;
+  EXPECT_NE(message.find("serving revision " + old_rev), std::string::npos) << message;
+  EXPECT_TRUE(c.has_event("GateFailed"));
+  const Json& revisions = c.status()["revisions"];
+  EXPECT_EQ(revisions.back()["state"], "Rejected");
+  EXPECT_EQ(revisions.back()["gates"][0]["passed"], false);
+  EXPECT_EQ(c.settle(), 0) << "a rejected candidate stays rejected";
+}
+
+TEST(ModelReleasePlan, GateOnMissingMetricFails) {
+  Cluster c;
+  c.release["spec"]["gates"] = Json::parse(R"([{"metric": "auc", "min": 0.5}])");
+  c.step();
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_NE(c.condition("Stalled", "message").find("reported no metric auc"), std::string::npos);
+  EXPECT_TRUE(c.deployments.empty());
+}
+
+TEST(ModelReleasePlan, CompareToActiveOnFirstReleasePassesAndThenCompares) {
+  Cluster c;
+  c.release["spec"]["gates"] = Json::parse(R"([{"metric": "accuracy", "compareToActive": "NoWorse"}])");
+  first_release(c);  // nothing to compare with
+  EXPECT_EQ(c.status()["revisions"][0]["gates"][0]["message"], "no active revision to compare with");
+  c.set_model("bbb", 0.89);  // active has 0.9
+  c.step();
+  EXPECT_EQ(c.condition("Stalled", "reason"), "GateFailed");
+  c.set_model("ccc", 0.9);  // equal is no worse
+  c.step();
+  EXPECT_EQ(c.phase(), "Progressing");
+}
+
+TEST(ModelReleasePlan, CompareToActiveBetterWithToleranceAndDirection) {
+  struct Case {
+    const char* gate;
+    double candidate;
+    bool passes;
+  };
+  const std::vector<Case> cases = {
+      {R"({"metric":"accuracy","compareToActive":"Better"})", 0.9, false},
+      {R"({"metric":"accuracy","compareToActive":"Better"})", 0.91, true},
+      {R"({"metric":"accuracy","compareToActive":"Better","tolerance":0.02})", 0.91, false},
+      {R"({"metric":"accuracy","compareToActive":"NoWorse","tolerance":0.02})", 0.885, true},
+      {R"({"metric":"accuracy","compareToActive":"NoWorse","direction":"LowerIsBetter"})", 0.95, false},
+      {R"({"metric":"accuracy","compareToActive":"NoWorse","direction":"LowerIsBetter"})", 0.85, true},
+  };
+  for (const auto& k : cases) {
+    Cluster c;
+    first_release(c);
+    c.release["spec"]["gates"] = Json::array({Json::parse(k.gate)});
+    c.set_model("bbb", k.candidate);
+    c.step();
+    EXPECT_EQ(c.condition("Stalled", "reason") == "GateFailed", !k.passes)
+        << k.gate << " candidate " << k.candidate;
+  }
+}
+
+TEST(ModelReleasePlan, CandidateNotAvailableInTimeIsAbortedWithNoTrafficSwitch) {
+  Cluster c;
+  const std::string old_rev = first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string rev = revision_for(c, "bbb");
+  c.step();
+  c.pods_up(rev, 1);  // one pod ready, the other never
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), rev);
+  c.advance(seconds(119));
+  c.step();
+  EXPECT_EQ(c.phase(), "Progressing");
+  c.advance(seconds(1));
+  const Plan p = c.step();
+  EXPECT_EQ(c.selected("churn"), old_rev);
+  EXPECT_EQ(c.selected("churn-preview"), old_rev) << "preview moves off the aborted candidate";
+  EXPECT_EQ(c.replicas(rev), 0);
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_EQ(c.condition("Stalled", "reason"), "ProgressDeadlineExceeded");
+  EXPECT_TRUE(c.has_event("ProgressDeadlineExceeded"));
+  EXPECT_EQ(c.status()["revisions"].back()["state"], "Aborted");
+}
+
+TEST(ModelReleasePlan, FirstReleaseAbortedLeavesNoServiceSelectingIt) {
+  Cluster c;
+  const std::string rev = revision_for(c, "aaa");
+  c.step();
+  c.pods_up(rev, 1);
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), rev);
+  c.advance(seconds(121));
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), kNoRevision);
+  EXPECT_EQ(c.services.count("churn"), 0u);
+  EXPECT_EQ(c.replicas(rev), 0);
+}
+
+TEST(ModelReleasePlan, PreviewMovesBackWhenTheCandidateLosesItsReadyPods) {
+  Cluster c;
+  const std::string old_rev = first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string rev = revision_for(c, "bbb");
+  c.step();
+  c.pods_up(rev, 1);
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), rev);
+  c.pods_up(rev, 0);  // crash loop
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), old_rev);
+}
+
+TEST(ModelReleasePlan, ManualPromotionWaitsForTheAnnotationOfThatRevision) {
+  Cluster c;
+  c.release["spec"]["strategy"]["blueGreen"]["autoPromotion"] = false;
+  c.release["spec"]["strategy"]["blueGreen"]["previewReplicas"] = 1;
+  const std::string first = revision_for(c, "aaa");
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.phase(), "AwaitingPromotion");
+  EXPECT_EQ(c.replicas(first), 1) << "waits at previewReplicas";
+  EXPECT_EQ(c.condition("Reconciling", "reason"), "AwaitingPromotion");
+  EXPECT_EQ(c.services.count("churn"), 0u);
+
+  c.annotate("cd4ml.io/promote", "0123456789");  // a stale or unknown revision
+  EXPECT_EQ(c.settle(), 0);
+  EXPECT_EQ(c.phase(), "AwaitingPromotion");
+
+  c.annotate("cd4ml.io/promote", first);
+  c.step();
+  EXPECT_EQ(c.replicas(first), 2);
+  EXPECT_EQ(c.services.count("churn"), 0u) << "not before full size is available";
+  c.all_pods_up();
+  c.step();
+  EXPECT_EQ(c.selected("churn"), first);
+  EXPECT_EQ(c.phase(), "Healthy");
+  EXPECT_EQ(c.release["metadata"]["annotations"]["cd4ml.io/promote"], first)
+      << "the operator never edits the user's annotations";
+}
+
+TEST(ModelReleasePlan, AbortAnnotationStopsTheCandidate) {
+  Cluster c;
+  const std::string old_rev = first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string rev = revision_for(c, "bbb");
+  c.step();
+  c.pods_up(rev, 1);
+  c.step();
+  c.annotate("cd4ml.io/abort", rev);
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), old_rev);
+  EXPECT_EQ(c.replicas(rev), 0);
+  EXPECT_EQ(c.condition("Stalled", "reason"), "Aborted");
+  EXPECT_TRUE(c.has_event("Aborted"));
+  c.all_pods_up();
+  EXPECT_EQ(c.settle(), 0);
+  EXPECT_EQ(c.selected("churn"), old_rev);
+}
+
+TEST(ModelReleasePlan, AbortOfTheActiveRevisionIsIgnored) {
+  Cluster c;
+  const std::string rev = first_release(c);
+  c.annotate("cd4ml.io/abort", rev);
+  EXPECT_EQ(c.settle(), 0);
+  EXPECT_EQ(c.phase(), "Healthy");
+}
+
+TEST(ModelReleasePlan, NewestSpecWinsMidRollout) {
+  Cluster c;
+  const std::string a = first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string b = revision_for(c, "bbb");
+  c.step();
+  c.pods_up(b, 1);
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), b);
+
+  c.set_model("ccc", 0.96);
+  const std::string cc = revision_for(c, "ccc");
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), a) << "preview leaves the abandoned candidate";
+  EXPECT_EQ(c.replicas(b), 0) << "abandoned candidate scaled down";
+  EXPECT_TRUE(c.has_deployment(cc));
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.selected("churn"), cc);
+  EXPECT_EQ(c.phase(), "Healthy");
+  std::map<std::string, std::string> states;
+  for (const auto& r : c.status()["revisions"]) states[r["revision"]] = r["state"];
+  EXPECT_EQ(states[b], "Inactive");
+  EXPECT_EQ(states[cc], "Active");
+}
+
+TEST(ModelReleasePlan, RollbackReusesTheKeptDeployment) {
+  Cluster c;
+  const std::string a = first_release(c);
+  c.set_model("bbb", 0.95);
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  c.advance(seconds(60));
+  c.settle();
+  ASSERT_EQ(c.replicas(a), 0);
+
+  const std::size_t deployments_before = c.deployments.size();
+  c.set_model("aaa", 0.9);
+  const Plan p = c.step();
+  EXPECT_TRUE(p.create_deployments.empty());
+  EXPECT_EQ(c.deployments.size(), deployments_before);
+  EXPECT_EQ(c.replicas(a), 2);
+  c.pods_up(a);
+  c.step();
+  EXPECT_EQ(c.selected("churn"), a);
+  EXPECT_TRUE(c.has_event("RolledBack"));
+}
+
+TEST(ModelReleasePlan, RollbackSkipsGatesOfThePreviouslyActiveRevision) {
+  Cluster c;
+  c.release["spec"]["gates"] = Json::parse(R"([{"metric": "accuracy", "compareToActive": "NoWorse"}])");
+  const std::string a = first_release(c);
+  c.set_model("bbb", 0.95);
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  c.set_model("aaa", 0.9);  // worse than the active 0.95, but it served before
+  c.step();
+  c.pods_up(a);
+  c.step();
+  EXPECT_EQ(c.selected("churn"), a);
+}
+
+TEST(ModelReleasePlan, HistoryLimitPrunesOldRevisions) {
+  Cluster c;
+  c.release["spec"]["revisionHistoryLimit"] = 1;
+  first_release(c);
+  std::vector<std::string> revs = {revision_for(c, "aaa")};
+  for (const char* v : {"bbb", "ccc", "ddd"}) {
+    c.set_model(v, 0.95);
+    revs.push_back(revision_for(c, v));
+    c.step();
+    c.all_pods_up();
+    c.settle();
+    c.advance(seconds(31));
+    c.settle();
+  }
+  EXPECT_FALSE(c.has_deployment(revs[0]));
+  EXPECT_FALSE(c.has_deployment(revs[1]));
+  EXPECT_TRUE(c.has_deployment(revs[2]));  // the one kept for rollback
+  EXPECT_EQ(c.replicas(revs[2]), 0);
+  EXPECT_TRUE(c.has_deployment(revs[3]));
+  EXPECT_EQ(c.status()["revisions"].size(), 2u);
+}
+
+TEST(ModelReleasePlan, ScalingDoesNotCreateARevision) {
+  Cluster c;
+  const std::string a = first_release(c);
+  c.release["spec"]["replicas"] = 3;
+  const Plan p = c.step();
+  EXPECT_TRUE(p.create_deployments.empty());
+  EXPECT_EQ(c.replicas(a), 3);
+  EXPECT_EQ(c.selected("churn"), a);
+  EXPECT_EQ(c.phase(), "Progressing");
+  c.pods_up(a);
+  c.step();
+  EXPECT_EQ(c.phase(), "Healthy");
+}
+
+TEST(ModelReleasePlan, RestartAfterTheSwitchBeforeTheStatusWrite) {
+  Cluster c;
+  const std::string a = first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string b = revision_for(c, "bbb");
+  c.step();
+  c.all_pods_up();
+  // The switch happens, but the status write is lost (operator killed).
+  Plan p = plan(c.observe());
+  p.status.reset();
+  c.apply(p);
+  ASSERT_EQ(c.selected("churn"), b);
+  c.step();
+  EXPECT_EQ(c.status()["activeRevision"], b);
+  std::map<std::string, std::string> states;
+  for (const auto& r : c.status()["revisions"]) states[r["revision"]] = r["state"];
+  EXPECT_EQ(states[b], "Active");
+  EXPECT_EQ(states[a], "Inactive");
+  EXPECT_EQ(c.replicas(a), 2) << "the old revision still gets its scale-down delay";
+  c.advance(seconds(31));
+  c.settle();
+  EXPECT_EQ(c.replicas(a), 0);
+}
+
+TEST(ModelReleasePlan, RestartAfterCreateBeforeTheStatusWriteMakesNoDuplicate) {
+  Cluster c;
+  const std::string a = revision_for(c, "aaa");
+  Plan p = plan(c.observe());
+  p.status.reset();
+  c.apply(p);
+  const Plan again = c.step();
+  EXPECT_TRUE(again.create_deployments.empty());
+  EXPECT_EQ(c.deployments.size(), 1u);
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.selected("churn"), a);
+}
+
+TEST(ModelReleasePlan, ForeignServiceIsNeverTouched) {
+  Cluster c;
+  c.active_pods_expected = false;  // the foreign Service is not ours to judge
+  c.services["churn"] = {{"metadata", {{"name", "churn"}, {"namespace", "ml"}}},
+                         {"spec", {{"selector", {{"app", "legacy"}}}}}};
+  const Plan p = c.step();
+  EXPECT_EQ(p.object_writes(), 0u);
+  EXPECT_EQ(c.condition("Stalled", "reason"), "ServiceConflict");
+  EXPECT_EQ(c.services["churn"]["spec"]["selector"], Json({{"app", "legacy"}}));
+  EXPECT_TRUE(c.has_event("ServiceConflict"));
+  c.events.clear();
+  c.step();
+  EXPECT_FALSE(c.has_event("ServiceConflict")) << "reported once";
+}
+
+TEST(ModelReleasePlan, TrainingRunStatesDriveTheRelease) {
+  Cluster c;
+  c.release["spec"]["model"] = {{"trainingRunRef", {{"name", "churn-2"}}}};
+  c.step();
+  EXPECT_EQ(c.phase(), "Pending");
+  EXPECT_EQ(c.condition("Reconciling", "reason"), "TrainingRunNotFound");
+  c.run = sim::training_run("churn-2", "v2", 0.9, "Running");
+  c.step();
+  EXPECT_EQ(c.condition("Reconciling", "reason"), "TrainingRunNotReady");
+  EXPECT_TRUE(c.deployments.empty());
+  c.run = sim::training_run("churn-2", "v2", 0.9, "Failed");
+  c.step();
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_EQ(c.condition("Stalled", "reason"), "TrainingRunFailed");
+  EXPECT_TRUE(c.deployments.empty());
+  c.run = sim::training_run("churn-2", "v2", 0.9, "Succeeded");
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.phase(), "Healthy");
+  EXPECT_EQ(c.status()["lineage"]["trainingRun"], "churn-2");
+  EXPECT_EQ(c.status()["lineage"]["code"]["revision"], "c0ffee");
+  EXPECT_EQ(c.status()["lineage"]["params"]["depth"], "6");
+  EXPECT_EQ(c.status()["revisions"][0]["trainingRun"], "churn-2");
+}
+
+TEST(ModelReleasePlan, TrainingRunDeletedLaterKeepsServing) {
+  Cluster c;
+  c.release["spec"]["model"] = {{"trainingRunRef", {{"name", "churn-2"}}}};
+  c.run = sim::training_run("churn-2", "v2", 0.9);
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  const std::string active = c.status()["activeRevision"];
+  c.run.reset();
+  c.settle();
+  EXPECT_EQ(c.selected("churn"), active);
+  EXPECT_EQ(c.status()["lineage"]["trainingRun"], "churn-2") << "lineage lives on the Deployment";
+}
+
+}  // namespace
+}  // namespace cd4ml::controllers::modelrelease

@@ -1,0 +1,276 @@
+// Transport::stream (watch responses) against a scripted TLS server: chunk
+// boundaries, incremental delivery, idle timeout, cut connections, error
+// bodies and shutdown.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "operator/kube/transport.hpp"
+#include "support/transport_harness.hpp"
+
+namespace cd4ml::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using test_support::answer_each;
+using test_support::api_error_from;
+using test_support::config_for;
+using test_support::IoThread;
+using test_support::make_test_pki;
+using test_support::ReceivedRequest;
+using test_support::RecordingObserver;
+using test_support::ScriptedTlsServer;
+using test_support::ServerConnection;
+using test_support::ServerLog;
+using test_support::start_stream;
+using test_support::StreamLog;
+using test_support::StreamRecorder;
+using test_support::TestPki;
+using ::testing::HasSubstr;
+
+const std::string kAdded =
+    R"({"type":"ADDED","object":{"kind":"ConfigMap","metadata":{"name":"a","resourceVersion":"11"}}})"
+    "\n";
+const std::string kModified =
+    R"({"type":"MODIFIED","object":{"kind":"ConfigMap","metadata":{"name":"a","resourceVersion":"12"}}})"
+    "\n";
+const std::string kDeleted =
+    R"({"type":"DELETED","object":{"kind":"ConfigMap","metadata":{"name":"a","resourceVersion":"13"}}})"
+    "\n";
+const std::string kBookmark =
+    R"({"type":"BOOKMARK","object":{"kind":"ConfigMap","metadata":{"resourceVersion":"14"}}})"
+    "\n";
+constexpr std::string_view kGone =
+    R"json({"kind":"Status","apiVersion":"v1","status":"Failure",)json"
+    R"json("message":"too old resource version: 1 (5)","reason":"Expired","code":410})json";
+
+HttpRequest watch(std::chrono::milliseconds idle_timeout = 10s) {
+  HttpRequest request;
+  request.target = "/api/v1/configmaps?watch=1&allowWatchBookmarks=true";
+  request.verb = "watch";
+  request.timeout = idle_timeout;
+  return request;
+}
+
+HttpRequest list_configmaps() {
+  HttpRequest request;
+  request.target = "/api/v1/configmaps";
+  request.verb = "list";
+  return request;
+}
+
+bool has_data(const StreamLog& log, const std::string& data) {
+  return log.data == data;
+}
+
+class TransportStreamTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Transport> transport_to(const ScriptedTlsServer& server) {
+    TransportOptions options;
+    options.observer = &observer_;
+    return std::make_unique<Transport>(io_.io(), config_for(server, pki_), options);
+  }
+
+  TestPki pki_ = make_test_pki();
+  RecordingObserver observer_;
+  StreamRecorder recorder_;
+  IoThread io_;
+};
+
+TEST_F(TransportStreamTest, EventsSplitAcrossChunksAtOddPlacesArriveIntactAndInOrder) {
+  const std::string events = kAdded + kModified + kDeleted + kBookmark;
+  // Chunk boundaries inside the first byte, inside a key, one past a newline,
+  // exactly on a newline, and a last chunk holding two whole events.
+  const std::vector<std::size_t> cuts = {1, 7, 50, kAdded.size() + 1,
+                                         kAdded.size() + kModified.size()};
+  ScriptedTlsServer server(pki_.server, [&](ServerConnection& c) {
+    if (!c.read_request()) {
+      return;
+    }
+    c.start_chunked(200);
+    std::size_t from = 0;
+    for (const std::size_t to : cuts) {
+      c.chunk(std::string_view(events).substr(from, to - from));
+      from = to;
+    }
+    c.chunk(std::string_view(events).substr(from));
+    c.end_chunks();
+  });
+  auto transport = transport_to(server);
+
+  auto done = start_stream(*transport, watch(), recorder_);
+
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  done.get();  // a clean end of the chunked body returns normally
+  const StreamLog log = recorder_.log().get();
+  EXPECT_EQ(log.statuses, std::vector<int>{200});
+  EXPECT_EQ(log.data, events);
+  EXPECT_TRUE(log.error_bodies.empty());
+  ASSERT_EQ(observer_.requests().size(), 1u);
+  EXPECT_EQ(observer_.requests()[0].verb, "watch");
+  EXPECT_EQ(observer_.requests()[0].status, 200);
+}
+
+TEST_F(TransportStreamTest, DataIsDeliveredAsItArrivesNotWhenTheStreamEnds) {
+  ScriptedTlsServer server(pki_.server, [](ServerConnection& c) {
+    if (!c.read_request()) {
+      return;
+    }
+    c.start_chunked(200);
+    c.chunk(kAdded);
+    c.wait_gate("rest");  // the stream stays open until the test has seen the first event
+    c.chunk(kModified);
+    c.end_chunks();
+  });
+  auto transport = transport_to(server);
+
+  auto done = start_stream(*transport, watch(), recorder_);
+
+  ASSERT_TRUE(
+      recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); }, 10s));
+  EXPECT_EQ(done.wait_for(0s), std::future_status::timeout);
+  server.open_gate("rest");
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  done.get();
+  EXPECT_EQ(recorder_.log().get().data, kAdded + kModified);
+}
+
+TEST_F(TransportStreamTest, StalledStreamEndsWithTimeoutAfterTheIdleTimeout) {
+  ScriptedTlsServer server(pki_.server, [](ServerConnection& c) {
+    if (!c.read_request()) {
+      return;
+    }
+    c.start_chunked(200);
+    c.chunk(kAdded);
+    c.wait_for_client_close();
+  });
+  auto transport = transport_to(server);
+
+  auto done = start_stream(*transport, watch(200ms), recorder_);
+  ASSERT_TRUE(
+      recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); }, 10s));
+  const auto data_seen = std::chrono::steady_clock::now();
+
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  const auto stalled_for = std::chrono::steady_clock::now() - data_seen;
+  const auto error = api_error_from([&] { done.get(); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind(), ErrorKind::Timeout);
+  EXPECT_GE(stalled_for, 150ms);
+  // The client closed the stalled connection.
+  EXPECT_TRUE(server.wait_until([](const ServerLog& log) { return log.closed == 1; }));
+}
+
+TEST_F(TransportStreamTest, NoResponseHeaderWithinTheTimeoutIsTimeout) {
+  ScriptedTlsServer server(pki_.server, [](ServerConnection& c) {
+    if (c.read_request()) {
+      c.wait_gate("never");
+    }
+  });
+  auto transport = transport_to(server);
+
+  auto done = start_stream(*transport, watch(200ms), recorder_);
+
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  const auto error = api_error_from([&] { done.get(); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind(), ErrorKind::Timeout);
+  EXPECT_TRUE(recorder_.log().get().statuses.empty());
+  EXPECT_EQ(observer_.statuses(), std::vector<int>{0});
+}
+
+TEST_F(TransportStreamTest, ConnectionCutMidLineIsTransportErrorAfterDeliveringWhatArrived) {
+  const std::string partial = kModified.substr(0, 20);
+  ScriptedTlsServer server(pki_.server, [&](ServerConnection& c) {
+    if (!c.read_request()) {
+      return;
+    }
+    c.start_chunked(200);
+    c.chunk(kAdded + partial);
+    c.cut();
+  });
+  auto transport = transport_to(server);
+
+  auto done = start_stream(*transport, watch(), recorder_);
+
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  const auto error = api_error_from([&] { done.get(); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind(), ErrorKind::Transport);
+  EXPECT_THAT(error->what(), HasSubstr("127.0.0.1:" + std::to_string(server.port())));
+  EXPECT_EQ(recorder_.log().get().data, kAdded + partial);
+}
+
+TEST_F(TransportStreamTest, ErrorStatusGivesTheStatusBodyToOnErrorBody) {
+  ScriptedTlsServer server(
+      pki_.server,
+      answer_each([](ServerConnection& c, const ReceivedRequest&) { c.respond(410, kGone); }));
+  auto transport = transport_to(server);
+
+  auto done = start_stream(*transport, watch(), recorder_);
+
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  done.get();
+  const StreamLog log = recorder_.log().get();
+  EXPECT_EQ(log.statuses, std::vector<int>{410});
+  ASSERT_EQ(log.error_bodies.size(), 1u);
+  EXPECT_EQ(log.error_bodies[0].first, 410);
+  EXPECT_EQ(log.error_bodies[0].second, kGone);
+  EXPECT_EQ(log.pieces, 0);
+  EXPECT_EQ(observer_.statuses(), std::vector<int>{410});
+}
+
+TEST_F(TransportStreamTest, ShutdownAbortsAnOpenStream) {
+  ScriptedTlsServer server(pki_.server, [](ServerConnection& c) {
+    if (!c.read_request()) {
+      return;
+    }
+    c.start_chunked(200);
+    c.chunk(kAdded);
+    c.wait_for_client_close();
+  });
+  auto transport = transport_to(server);
+  auto done = start_stream(*transport, watch(), recorder_);
+  ASSERT_TRUE(
+      recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); }, 10s));
+
+  transport->shutdown();
+
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+  const auto error = api_error_from([&] { done.get(); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind(), ErrorKind::Transport);
+  EXPECT_THAT(error->what(), HasSubstr("transport shut down"));
+  EXPECT_TRUE(server.wait_until([](const ServerLog& log) { return log.closed == 1; }));
+}
+
+TEST_F(TransportStreamTest, StreamUsesItsOwnConnectionAndNeverReturnsItToThePool) {
+  ScriptedTlsServer server(pki_.server,
+                           answer_each([](ServerConnection& c, const ReceivedRequest& request) {
+                             if (request.target.find("watch=1") == std::string::npos) {
+                               c.respond(200, "{}");
+                               return;
+                             }
+                             c.start_chunked(200);
+                             c.chunk(kAdded);
+                             c.end_chunks();
+                           }));
+  auto transport = transport_to(server);
+
+  transport->request_sync(list_configmaps());
+  auto done = start_stream(*transport, watch(), recorder_);
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  done.get();
+  transport->request_sync(list_configmaps());
+
+  const auto log = server.log();
+  EXPECT_EQ(log.accepted, 2);
+  ASSERT_EQ(log.requests.size(), 3u);
+  EXPECT_EQ(log.requests[1].connection, 1);  // the watch
+  EXPECT_EQ(log.requests[2].connection, 0);  // back on the pooled connection
+}
+
+}  // namespace
+}  // namespace cd4ml::kube
