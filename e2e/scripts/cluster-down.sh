@@ -13,6 +13,13 @@ if [ ! -d "$CLUSTER_DIR" ]; then
   log "no cluster state in $CLUSTER_DIR: nothing to do"
   exit 0
 fi
+# Processes started beside the control plane first (the demo's operator,
+# e2e/scripts/demo.sh), recorded the same way as the components.
+for f in "$CLUSTER_DIR"/cmd/*; do
+  [ -f "$f" ] || continue
+  c=$(basename "$f")
+  is_component "$c" || stop_component "$c"
+done
 for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
   c=${COMPONENTS[i]}
   [ -f "$(cmd_file "$c")" ] || continue

@@ -455,9 +455,18 @@ struct Transport::Impl {
     co_await throttle();
     const auto start = SteadyClock::now();
     bool observed = false;
+    const auto cancel = handler.cancel;
     try {
       const auto message = build_message(req);
       auto conn = co_await connect(start + req.timeout, req.timeout);
+      // Detaches on every way out of this scope, before conn goes away.
+      struct Detach {
+        std::shared_ptr<StreamCancel> cancel;
+        ~Detach() {
+          if (cancel) cancel->detach();
+        }
+      } detach{cancel};
+      if (cancel && !cancel->attach(io, [raw = conn.get()] { raw->close(); })) co_return;
       ErrorCode ec;
       conn->tcp().expires_after(req.timeout);
       co_await http::async_write(conn->stream, message, redirect(ec));
@@ -500,6 +509,7 @@ struct Transport::Impl {
         handler.on_error_body(status, std::move(body));
       }
     } catch (const ApiError&) {
+      if (cancel && cancel->cancelled()) co_return;  // the socket was closed on purpose
       if (!observed) {
         observe(req.verb, 0, SteadyClock::now() - start);
       }
@@ -513,6 +523,36 @@ struct Transport::Impl {
     aborts.abort_all();
   }
 };
+
+void StreamCancel::cancel() {
+  std::lock_guard lock(mutex_);
+  if (cancelled_) return;
+  cancelled_ = true;
+  if (io_ != nullptr) {
+    asio::post(*io_, [self = shared_from_this()] {
+      if (self->close_) self->close_();
+    });
+  }
+}
+
+bool StreamCancel::cancelled() const {
+  std::lock_guard lock(mutex_);
+  return cancelled_;
+}
+
+bool StreamCancel::attach(asio::io_context& io, std::function<void()> close) {
+  std::lock_guard lock(mutex_);
+  if (cancelled_) return false;
+  io_ = &io;
+  close_ = std::move(close);
+  return true;
+}
+
+void StreamCancel::detach() {
+  std::lock_guard lock(mutex_);
+  io_ = nullptr;
+  close_ = nullptr;
+}
 
 Transport::Transport(asio::io_context& io, ClusterConfig config, TransportOptions options)
     : impl_(std::make_shared<Impl>(io, std::move(config), std::move(options))) {}

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,26 @@ struct TransportOptions {
   RequestObserver* observer = nullptr;
 };
 
+// Ends one open stream from any thread (an informer being stopped), without
+// shutting the whole transport down. A cancelled stream returns normally.
+class StreamCancel : public std::enable_shared_from_this<StreamCancel> {
+ public:
+  void cancel();
+  bool cancelled() const;
+
+ private:
+  friend class Transport;
+  // Called by the transport on the io thread while the stream is open; false
+  // when the stream was cancelled before it opened.
+  bool attach(boost::asio::io_context& io, std::function<void()> close);
+  void detach();
+
+  mutable std::mutex mutex_;
+  bool cancelled_ = false;
+  boost::asio::io_context* io_ = nullptr;
+  std::function<void()> close_;  // io thread only
+};
+
 // Receives a streaming response (watch). on_status is called once with the
 // HTTP status; for 2xx, on_data is called with each piece of body as it
 // arrives, in order, possibly splitting or joining lines arbitrarily.
@@ -57,6 +78,7 @@ struct StreamHandler {
   std::function<void(int status)> on_status;
   std::function<void(std::string_view data)> on_data;
   std::function<void(int status, std::string body)> on_error_body;
+  std::shared_ptr<StreamCancel> cancel;  // optional
 };
 
 class Transport {

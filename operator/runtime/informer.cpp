@@ -42,6 +42,7 @@ struct Informer::Loop {
   // io thread only.
   kube::WatchMachine machine;
   asio::steady_timer wait_timer;
+  std::shared_ptr<kube::StreamCancel> stream_cancel;  // of the open watch, if any
   long reported_relists = 0;
   long reported_restarts = 0;
   Logger log;
@@ -128,6 +129,7 @@ struct Informer::Loop {
     kube::LineSplitter splitter;
     std::optional<kube::ApiError> failure;
     kube::StreamHandler handler;
+    handler.cancel = stream_cancel = std::make_shared<kube::StreamCancel>();
     handler.on_data = [this, &splitter, &failure](std::string_view data) {
       // After an error the rest of the stream is ignored; the server closes it.
       if (failure || cache.stopped()) return;
@@ -192,8 +194,11 @@ void Informer::start() {
 void Informer::stop() {
   if (loop_->cache.stopped()) return;
   loop_->cache.stop();
-  // The timer is an io-thread object: cancel it there.
-  asio::post(loop_->transport.io_context(), [loop = loop_] { loop->wait_timer.cancel(); });
+  // The timer and the open watch are io-thread objects: end them there.
+  asio::post(loop_->transport.io_context(), [loop = loop_] {
+    loop->wait_timer.cancel();
+    if (loop->stream_cancel) loop->stream_cancel->cancel();
+  });
 }
 
 }  // namespace cd4ml::runtime

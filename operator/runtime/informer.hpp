@@ -56,9 +56,8 @@ class Informer final : public EventSource {
 
   // Starts the list+watch loop on the transport's io_context.
   void start();
-  // Ends the loop; safe from any thread. No handler starts after it returns.
-  // An open watch stream is abandoned (its data ignored) and ends at the
-  // latest at its idle timeout or at Transport::shutdown().
+  // Ends the loop; safe from any thread. No handler starts after it returns;
+  // an open watch stream is closed on the io thread right after.
   void stop();
   // True once the first complete list has been stored and dispatched.
   bool has_synced() const;

@@ -246,6 +246,54 @@ TEST_F(TransportStreamTest, ShutdownAbortsAnOpenStream) {
   EXPECT_TRUE(server.wait_until([](const ServerLog& log) { return log.closed == 1; }));
 }
 
+TEST_F(TransportStreamTest, CancelEndsOneStreamAndLeavesTheTransportUsable) {
+  ScriptedTlsServer server(pki_.server, answer_each([](ServerConnection& c,
+                                                       const ReceivedRequest& request) {
+    if (request.target.find("watch=1") == std::string::npos) {
+      c.respond(200, "{}");
+      return;
+    }
+    c.start_chunked(200);
+    c.chunk(kAdded);
+    c.wait_for_client_close();
+  }));
+  auto transport = transport_to(server);
+  auto handler = recorder_.handler();
+  auto cancel = std::make_shared<StreamCancel>();
+  handler.cancel = cancel;
+  auto done = boost::asio::co_spawn(transport->io_context(), transport->stream(watch(), handler),
+                                    boost::asio::use_future);
+  ASSERT_TRUE(
+      recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); }, 10s));
+
+  cancel->cancel();  // from this (non-io) thread
+
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+  EXPECT_NO_THROW(done.get()) << "a cancelled stream ends normally";
+  EXPECT_TRUE(server.wait_until([](const ServerLog& log) { return log.closed >= 1; }));
+  EXPECT_EQ(transport->request_sync(list_configmaps()).status, 200) << "only the stream ended";
+}
+
+TEST_F(TransportStreamTest, StreamCancelledBeforeItOpensNeverStarts) {
+  ScriptedTlsServer server(pki_.server, [](ServerConnection& c) {
+    if (!c.read_request()) {
+      return;
+    }
+    c.start_chunked(200);
+    c.chunk(kAdded);
+    c.wait_for_client_close();
+  });
+  auto transport = transport_to(server);
+  auto handler = recorder_.handler();
+  handler.cancel = std::make_shared<StreamCancel>();
+  handler.cancel->cancel();
+  auto done = boost::asio::co_spawn(transport->io_context(), transport->stream(watch(), handler),
+                                    boost::asio::use_future);
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+  EXPECT_NO_THROW(done.get());
+  EXPECT_FALSE(has_data(recorder_.log().get(), kAdded));
+}
+
 TEST_F(TransportStreamTest, StreamUsesItsOwnConnectionAndNeverReturnsItToThePool) {
   ScriptedTlsServer server(pki_.server,
                            answer_each([](ServerConnection& c, const ReceivedRequest& request) {

@@ -69,6 +69,7 @@ class Planner {
   void supersede_other_candidates();
   void advance_candidate();
   void choose_preview();
+  void note_preview_switch(const std::string& version);
   void write_services();
   void settle_replicas();
   void prune();
@@ -336,8 +337,10 @@ void Planner::advance_candidate() {
       return;
     }
     requeue_at(deadline);
+    note_preview_switch(version);
     return;
   }
+  note_preview_switch(version);
   if (!promote) {
     awaiting_promotion_ = true;
     return;
@@ -371,9 +374,15 @@ void Planner::choose_preview() {
   // The candidate if it has a ready pod (set by advance_candidate), else the
   // active revision, else nothing: never a revision without ready pods.
   if (preview_.empty()) preview_ = active_;
-  if (!preview_.empty() && preview_ != observed_preview_ && preview_ != active_) {
+}
+
+void Planner::note_preview_switch(const std::string& version) {
+  // Also when the candidate is promoted in the same step (both Services
+  // switch together): it did arrive in preview first.
+  if (preview_ == target_ && observed_preview_ != target_) {
     event("Normal", "PreviewSwitched",
-          "preview Service " + spec_.preview_service + " now selects revision " + preview_);
+          "preview Service " + spec_.preview_service + " now selects revision " + target_ +
+              " (model " + version + ")");
   }
 }
 

@@ -1,0 +1,51 @@
+#pragma once
+// The cluster benchmarks of cluster_bench, one function each. Each returns
+// its figures as one JSON object (printed on stdout by main) and throws on
+// anything that makes the figures meaningless (objects missing, errors).
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace cd4ml::bench {
+
+using Json = nlohmann::json;
+
+// Items of a v1 List document (bench/configmap-list.awk prints them); "-" reads stdin.
+std::vector<Json> read_list_items(const std::string& file);
+
+// Creates objects (ConfigMaps) in `ns` from `threads` threads at once.
+struct PopulateOptions {
+  std::filesystem::path kubeconfig;
+  std::string ns;
+  std::string objects_file;
+  int threads = 8;
+};
+Json populate(const PopulateOptions& options);
+
+// RSS of this process before an Informer on `ns` starts and after it has
+// synced, and the sync time. Run it in a fresh process.
+struct CacheMemoryOptions {
+  std::filesystem::path kubeconfig;
+  std::string ns;
+  long expect = -1;  // objects the namespace must hold; -1: any
+  std::chrono::seconds sync_deadline{300};
+};
+Json cache_memory(const CacheMemoryOptions& options);
+
+// Creates objects at a steady rate and times, per object, from just before its
+// create request is sent to (a) the informer's add handler and (b) the start
+// of its reconcile in a Controller.
+struct ReconcileLatencyOptions {
+  std::filesystem::path kubeconfig;
+  std::string ns;
+  std::string objects_file;
+  double rate = 20;  // creates per second
+  int workers = 1;   // --max-concurrent-reconciles
+  std::chrono::seconds settle_deadline{60};
+};
+Json reconcile_latency(const ReconcileLatencyOptions& options);
+
+}  // namespace cd4ml::bench
