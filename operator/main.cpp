@@ -1,7 +1,9 @@
 // cd4ml-operator: flags -> Manager -> controllers.
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
+#include <spdlog/spdlog.h>
 
 #include "operator/controllers/setup.hpp"
 #include "operator/kube/config.hpp"
@@ -120,7 +122,12 @@ int main(int argc, char** argv) {
     }
     runtime::Manager manager(options, config);
     controllers::setup_all(manager);
-    return manager.run();
+    const int code = manager.run();
+    if (manager.abandoned_reconciles()) {
+      spdlog::default_logger()->flush();
+      std::_Exit(code);  // see Manager::abandoned_reconciles()
+    }
+    return code;
   } catch (const std::exception& e) {
     runtime::Logger().error("cannot start", {{"error", e.what()}});
     return 1;

@@ -133,10 +133,8 @@ func reconcileLatency(client *kubernetes.Clientset, namespace, objectsFile strin
 	stop := make(chan struct{})
 	defer close(stop)
 	factory.Start(stop)
-	syncCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if !cache.WaitForCacheSync(syncCtx.Done(), informer.HasSynced) {
-		return nil, fmt.Errorf("informer did not sync within a minute")
+	if err := waitForSync(informer, time.Minute); err != nil {
+		return nil, err
 	}
 	go func() {
 		for {
@@ -183,6 +181,7 @@ func reconcileLatency(client *kubernetes.Clientset, namespace, objectsFile strin
 		"create_round_trip_ms":     summarizeMs(roundTrips),
 		"create_to_handler_ms":     handlerLatency,
 		"create_to_reconcile_ms":   reconcileLatency,
+		"handler_to_reconcile_ms":  handOff(keys, handlerSeen, reconcileSeen),
 		"missing_handler":          missingHandler,
 		"missing_reconcile":        missingReconcile,
 	}
@@ -203,6 +202,20 @@ func latencies(keys []string, sent []time.Time, seen *firstSeen) (map[string]any
 		}
 	}
 	return summarizeMs(samples), missing
+}
+
+// handOff gives, per key, the time from its add handler to its reconcile:
+// the work queue's hand-off.
+func handOff(keys []string, handlerSeen, reconcileSeen *firstSeen) map[string]any {
+	var samples []time.Duration
+	for _, key := range keys {
+		handled, ok1 := handlerSeen.at(key)
+		reconciled, ok2 := reconcileSeen.at(key)
+		if ok1 && ok2 {
+			samples = append(samples, reconciled.Sub(handled))
+		}
+	}
+	return summarizeMs(samples)
 }
 
 // summarizeMs gives the same figures as cluster_bench's summarize_ms:

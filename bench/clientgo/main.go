@@ -4,6 +4,7 @@
 //
 //	clientgo-bench memory  --kubeconfig K --namespace NS [--expect N]
 //	clientgo-bench latency --kubeconfig K --namespace NS --objects LIST.json [--rate 20]
+//	clientgo-bench decode  --stream STREAM.jsonl [--mode decode|informer] [--chunk 4096]
 //
 // Each command prints one JSON object on stdout, with the field names
 // cluster_bench uses.
@@ -14,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/kubernetes"
@@ -22,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(fmt.Errorf("usage: clientgo-bench memory|latency [flags]"))
+		fail(fmt.Errorf("usage: clientgo-bench memory|latency|decode [flags]"))
 	}
 	flags := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	kubeconfig := flags.String("kubeconfig", "", "kubeconfig of the cluster to measure")
@@ -30,8 +32,20 @@ func main() {
 	expect := flags.Int("expect", -1, "memory: objects the cache must hold (-1: any)")
 	objects := flags.String("objects", "", "latency: List JSON of the ConfigMaps to create")
 	rate := flags.Float64("rate", 20, "latency: creates per second")
+	stream := flags.String("stream", "", "decode: the recorded watch stream (uncompressed)")
+	mode := flags.String("mode", "informer", "decode: decode (StreamWatcher only) or informer")
+	chunk := flags.Int("chunk", 4096, "decode: bytes per read")
+	minTime := flags.Duration("min-time", 3*time.Second, "decode: least time to repeat for")
 	if err := flags.Parse(os.Args[2:]); err != nil {
 		fail(err)
+	}
+	if os.Args[1] == "decode" {
+		result, err := decodeThroughput(*stream, *mode, *chunk, *minTime)
+		if err != nil {
+			fail(err)
+		}
+		printJSON(result)
+		return
 	}
 	if *namespace == "" {
 		fail(fmt.Errorf("--namespace is required"))
@@ -53,6 +67,10 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	printJSON(result)
+}
+
+func printJSON(result map[string]any) {
 	out, err := json.Marshal(result)
 	if err != nil {
 		fail(err)

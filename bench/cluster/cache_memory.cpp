@@ -27,6 +27,7 @@ Json cache_memory(const CacheMemoryOptions& options) {
 
   runtime::InformerOptions informer_options;
   informer_options.ns = options.ns;
+  informer_options.watch.page_size = options.page_size;
   const auto start = std::chrono::steady_clock::now();
   runtime::Informer informer(session.transport(), kube::resources::kConfigMaps,
                              std::move(informer_options));
@@ -58,6 +59,7 @@ Json cache_memory(const CacheMemoryOptions& options) {
   return {{"client", "cd4ml"},
           {"namespace", options.ns},
           {"objects", objects.size()},
+          {"page_size", options.page_size},
           {"sync_seconds", sync.count()},
           {"sync_cpu_seconds", synced.cpu_seconds - before.cpu_seconds},
           {"object_json_bytes", json_bytes},

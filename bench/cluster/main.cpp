@@ -2,7 +2,7 @@
 // server. bench/run.sh drives it; each command prints one JSON object.
 //
 //   cluster_bench populate          --namespace NS --objects LIST.json [--threads 8]
-//   cluster_bench cache-memory      --namespace NS [--expect N]
+//   cluster_bench cache-memory      --namespace NS [--expect N] [--page-size 500]
 //   cluster_bench reconcile-latency --namespace NS --objects LIST.json [--rate 20] [--workers 1]
 //
 // --kubeconfig defaults to the local control plane's (.cluster/kubeconfig).
@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   auto* memory_cmd = app.add_subcommand("cache-memory", "RSS of an informer cache after sync");
   memory_cmd->add_option("--namespace", memory_options.ns)->required();
   memory_cmd->add_option("--expect", memory_options.expect, "objects the cache must hold");
+  memory_cmd->add_option("--page-size", memory_options.page_size, "list page size, 0: unpaged");
 
   ReconcileLatencyOptions latency_options;
   auto* latency_cmd =

@@ -18,8 +18,7 @@ constexpr int kAttempts = 5;
 Json populate(const PopulateOptions& options) {
   std::vector<Json> items = read_list_items(options.objects_file);
   for (auto& item : items) item["metadata"]["namespace"] = options.ns;
-  BenchSession session(options.kubeconfig,
-                       unthrottled(static_cast<std::size_t>(options.threads)));
+  BenchSession session(options.kubeconfig, unthrottled(static_cast<std::size_t>(options.threads)));
 
   std::atomic<std::size_t> next{0};
   std::atomic<long> created{0};

@@ -4,9 +4,9 @@
 namespace cd4ml::bench {
 
 struct MemorySample {
-  double resident_bytes = 0;  // RSS, /proc/self/statm
+  double resident_bytes = 0;     // RSS, /proc/self/statm
   double heap_in_use_bytes = 0;  // glibc: allocated chunks of all arenas + mmapped blocks
-  double cpu_seconds = 0;  // user + system, all threads
+  double cpu_seconds = 0;        // user + system, all threads
 };
 
 MemorySample sample_memory();

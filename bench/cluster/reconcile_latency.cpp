@@ -76,6 +76,18 @@ Json latencies(const std::vector<std::string>& keys, const std::vector<SteadyTim
   return summarize_ms(std::move(samples));
 }
 
+// Per key, from its add handler to its reconcile: the work queue's hand-off.
+Json hand_off(const std::vector<std::string>& keys, const FirstSeen& handler_seen,
+              const FirstSeen& reconcile_seen) {
+  std::vector<std::chrono::nanoseconds> samples;
+  for (const auto& key : keys) {
+    const auto handled = handler_seen.at(key);
+    const auto reconciled = reconcile_seen.at(key);
+    if (handled && reconciled) samples.push_back(*reconciled - *handled);
+  }
+  return summarize_ms(std::move(samples));
+}
+
 }  // namespace
 
 Json reconcile_latency(const ReconcileLatencyOptions& options) {
@@ -149,13 +161,14 @@ Json reconcile_latency(const ReconcileLatencyOptions& options) {
               {"workers", options.workers},
               {"create_round_trip_ms", summarize_ms(round_trips)},
               {"create_to_handler_ms", latencies(keys, sent, handler_seen, missing_handler)},
-              {"create_to_reconcile_ms", latencies(keys, sent, reconcile_seen, missing_reconcile)}};
+              {"create_to_reconcile_ms", latencies(keys, sent, reconcile_seen, missing_reconcile)},
+              {"handler_to_reconcile_ms", hand_off(keys, handler_seen, reconcile_seen)}};
   out["missing_handler"] = missing_handler;
   out["missing_reconcile"] = missing_reconcile;
   if (missing_reconcile > 0) {
     throw std::runtime_error(std::to_string(missing_reconcile) + " of " +
-                             std::to_string(keys.size()) + " objects were never reconciled: " +
-                             out.dump());
+                             std::to_string(keys.size()) +
+                             " objects were never reconciled: " + out.dump());
   }
   return out;
 }

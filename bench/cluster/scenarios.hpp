@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "operator/kube/watch_machine.hpp"
+
 namespace cd4ml::bench {
 
 using Json = nlohmann::json;
@@ -31,6 +33,7 @@ struct CacheMemoryOptions {
   std::filesystem::path kubeconfig;
   std::string ns;
   long expect = -1;  // objects the namespace must hold; -1: any
+  long page_size = kube::WatchMachineOptions{}.page_size;  // 0: one unpaged list
   std::chrono::seconds sync_deadline{300};
 };
 Json cache_memory(const CacheMemoryOptions& options);

@@ -23,7 +23,8 @@ RecordedStream load() {
   std::ostringstream content;
   content << file.rdbuf();
   stream.bytes = std::move(content).str();
-  if (stream.bytes.empty()) throw std::runtime_error("recorded stream " + stream.path + " is empty");
+  if (stream.bytes.empty())
+    throw std::runtime_error("recorded stream " + stream.path + " is empty");
 
   // Counted with the same parser the benchmarks time, once, untimed.
   std::unordered_set<std::string> live;

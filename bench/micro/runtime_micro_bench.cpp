@@ -4,6 +4,7 @@
 //   build/bin/runtime_micro_bench [--benchmark_filter=...]
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <cstdio>
 #include <memory>
@@ -102,6 +103,57 @@ void BM_StoreByLabel(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreByLabel)->Unit(benchmark::kMicrosecond);
 
+// Heap bytes allocated (glibc, all arenas), for the footprint counters.
+double heap_in_use() {
+  const struct mallinfo2 info = mallinfo2();
+  return static_cast<double>(info.uordblks + info.hblkhd);
+}
+
+// Where a cached object's memory goes: the parsed JSON tree (as the informer
+// keeps it, managedFields dropped) and the Store's key map and indexes. Time
+// is secondary here; the counters are the figures.
+void BM_CachedObjectFootprint(benchmark::State& state) {
+  std::vector<std::string> lines;
+  kube::LineSplitter splitter;
+  splitter.feed(recorded_stream().bytes, [&](std::string_view line) {
+    if (kube::parse_watch_event(line).type == kube::WatchEvent::Type::Added)
+      lines.emplace_back(line);
+  });
+  double text = 0;
+  double tree = 0;
+  double store = 0;
+  for (auto _ : state) {
+    std::vector<ObjectPtr> objects;
+    objects.reserve(lines.size());
+    const double start = heap_in_use();
+    for (const auto& line : lines) {
+      auto event = kube::parse_watch_event(line);
+      runtime::drop_managed_fields(event.object);
+      objects.push_back(std::make_shared<const runtime::Json>(std::move(event.object)));
+    }
+    const double parsed = heap_in_use();
+    Store cache;
+    for (const auto& object : objects) cache.upsert(object);
+    const double stored = heap_in_use();
+    state.PauseTiming();
+    text = 0;
+    for (const auto& object : objects) text += static_cast<double>(object->dump().size());
+    state.ResumeTiming();
+    const auto n = static_cast<double>(objects.size());
+    tree = (parsed - start) / n;
+    store = (stored - parsed) / n;
+  }
+  if (tree <= 0) {
+    state.SkipWithError("no heap accounting (mallinfo2 is glibc's; sanitizer builds replace it)");
+  }
+  const auto n = static_cast<double>(lines.size());
+  state.counters["json_text_bytes"] = text / n;
+  state.counters["json_tree_bytes"] = tree;
+  state.counters["store_index_bytes"] = store;
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(lines.size()));
+}
+BENCHMARK(BM_CachedObjectFootprint)->Unit(benchmark::kMillisecond);
+
 runtime::WorkQueue::Options queue_options() {
   runtime::WorkQueue::Options options;
   options.name = "bench";
@@ -141,8 +193,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   try {
-    benchmark::AddCustomContext("objects",
-                                std::to_string(cd4ml::bench::recorded_objects().size()));
+    benchmark::AddCustomContext("objects", std::to_string(cd4ml::bench::recorded_objects().size()));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "runtime_micro_bench: %s\n", e.what());
     return 1;

@@ -167,7 +167,9 @@ void BM_DecodeAndEnqueue(benchmark::State& state) {
     options.name = "bench";
     options.run_delay_thread = false;
     auto queue = std::make_unique<runtime::WorkQueue>(options, util::real_clock());
-    auto enqueue = [q = queue.get()](const ObjectPtr& object) { q->add(runtime::object_key(*object)); };
+    auto enqueue = [q = queue.get()](const ObjectPtr& object) {
+      q->add(runtime::object_key(*object));
+    };
     EventHandlers handlers;
     handlers.on_add = enqueue;
     handlers.on_update = [enqueue](const ObjectPtr&, const ObjectPtr& object) { enqueue(object); };
@@ -199,11 +201,11 @@ int main(int argc, char** argv) {
     const auto& stream = cd4ml::bench::recorded_stream();
     benchmark::AddCustomContext("recorded_stream", stream.path);
     benchmark::AddCustomContext("stream_bytes", std::to_string(stream.bytes.size()));
-    benchmark::AddCustomContext(
-        "stream_events",
-        std::to_string(stream.lines) + " (" + std::to_string(stream.added) + " ADDED, " +
-            std::to_string(stream.modified) + " MODIFIED, " + std::to_string(stream.deleted) +
-            " DELETED, " + std::to_string(stream.bookmarks) + " BOOKMARK)");
+    benchmark::AddCustomContext("stream_events",
+                                std::to_string(stream.lines) + " (" + std::to_string(stream.added) +
+                                    " ADDED, " + std::to_string(stream.modified) + " MODIFIED, " +
+                                    std::to_string(stream.deleted) + " DELETED, " +
+                                    std::to_string(stream.bookmarks) + " BOOKMARK)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "watch_decode_bench: %s\n", e.what());
     return 1;

@@ -47,12 +47,15 @@ step "2/5 Starting the operator"
 stop_component cd4ml-operator > /dev/null 2>&1 || true
 metrics_port=$(pick_ports 2 | tr '\n' ' ')
 read -r metrics_port health_port <<< "$metrics_port"
-write_cmd cd4ml-operator -- "$OPERATOR" --kubeconfig="$KUBECONFIG_FILE" \
+# Scoped to the demo's namespace, so it never competes with the operators
+# the end-to-end tests start in theirs (make test on the same cluster).
+write_cmd cd4ml-operator -- "$OPERATOR" --kubeconfig="$KUBECONFIG_FILE" --namespace="$NS" \
   --metrics-bind-address="127.0.0.1:$metrics_port" \
   --health-probe-bind-address="127.0.0.1:$health_port"
 launch_component cd4ml-operator
 wait_for "the operator's /readyz" 60 curl -sf "http://127.0.0.1:$health_port/readyz"
-say "running as pid $(component_pid cd4ml-operator), out of cluster, with the local kubeconfig"
+say "running as pid $(component_pid cd4ml-operator), out of cluster, with the local kubeconfig,"
+say "watching namespace $NS"
 say "log:     $(log_file cd4ml-operator)"
 say "metrics: http://127.0.0.1:$metrics_port/metrics   probes: http://127.0.0.1:$health_port/readyz"
 

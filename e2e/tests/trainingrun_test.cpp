@@ -271,8 +271,14 @@ TEST_F(TrainingRunE2E, ForeignJobOfTheSameNameIsLeftAlone) {
   });
   const auto after = get_json("job", ns_.name(), "taken");
   ASSERT_TRUE(after);
-  EXPECT_EQ((*after)["metadata"]["resourceVersion"], (*before)["metadata"]["resourceVersion"]);
+  // (Its resourceVersion moves: the Job controller updates its status.)
+  EXPECT_EQ((*after)["spec"]["template"]["spec"]["containers"][0]["image"], "other:1");
   EXPECT_FALSE((*after)["metadata"].contains("ownerReferences"));
+  EXPECT_EQ((*after)["metadata"].value("labels", Json::object()),
+            (*before)["metadata"].value("labels", Json::object()));
+  for (const auto& entry : (*after)["metadata"].value("managedFields", Json::array())) {
+    EXPECT_NE(entry.value("manager", ""), "cd4ml-operator") << "the operator wrote to the Job";
+  }
   EXPECT_TRUE(has_event(ns_.name(), "taken", "JobConflict"));
 }
 

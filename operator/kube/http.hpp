@@ -19,6 +19,8 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   // Short verb for metrics and logs (get, list, watch, create, update, patch, delete, apply).
   std::string verb = "get";
+  // Resource for metrics: "jobs", "trainingruns/status", ... ("" when unknown).
+  std::string resource;
 };
 
 struct HttpResponse {

@@ -98,6 +98,11 @@ Json parse_body(const HttpResponse& response) {
   return doc;
 }
 
+// "jobs", or "trainingruns/status" for a subresource: the metrics label.
+std::string resource_label(const ResourceType& type, std::string_view subresource) {
+  return subresource.empty() ? type.resource : type.resource + "/" + std::string(subresource);
+}
+
 }  // namespace
 
 namespace requests {
@@ -108,6 +113,7 @@ HttpRequest get(const ResourceType& type, std::string_view ns, std::string_view 
   req.method = "GET";
   req.target = type.object_path(ns, name, subresource);
   req.verb = "get";
+  req.resource = resource_label(type, subresource);
   return req;
 }
 
@@ -123,6 +129,7 @@ HttpRequest list(const ResourceType& type, std::string_view ns, const ListOption
                    .add("resourceVersionMatch", options.resource_version_match)
                    .str();
   req.verb = "list";
+  req.resource = type.resource;
   return req;
 }
 
@@ -140,6 +147,7 @@ HttpRequest watch(const ResourceType& type, std::string_view ns, const WatchOpti
   // For a stream the transport reads this as the longest silence allowed.
   req.timeout = options.idle_timeout;
   req.verb = "watch";
+  req.resource = type.resource;
   return req;
 }
 
@@ -154,6 +162,7 @@ HttpRequest create(const ResourceType& type, std::string_view ns, const Json& ob
   req.body = object.dump();
   req.content_type = kJson;
   req.verb = "create";
+  req.resource = type.resource;
   return req;
 }
 
@@ -172,6 +181,7 @@ HttpRequest update(const ResourceType& type, const Json& object, std::string_vie
   req.body = object.dump();
   req.content_type = kJson;
   req.verb = "update";
+  req.resource = resource_label(type, subresource);
   return req;
 }
 
@@ -193,6 +203,7 @@ HttpRequest patch(const ResourceType& type, std::string_view ns, std::string_vie
   req.body = body;
   req.content_type = std::string(patch_content_type(patch_type));
   req.verb = apply ? "apply" : "patch";
+  req.resource = resource_label(type, options.subresource);
   return req;
 }
 
@@ -202,6 +213,7 @@ HttpRequest remove(const ResourceType& type, std::string_view ns, std::string_vi
   req.method = "DELETE";
   req.target = type.object_path(ns, name);
   req.verb = "delete";
+  req.resource = type.resource;
   Json body = Json::object();
   if (!options.propagation_policy.empty()) {
     body["propagationPolicy"] = options.propagation_policy;

@@ -218,9 +218,9 @@ struct Transport::Impl {
     return ApiError(ErrorKind::Transport, 0, "", subject + ": " + reason);
   }
 
-  void observe(std::string_view verb, int status, SteadyClock::duration latency) const {
+  void observe(const HttpRequest& req, int status, SteadyClock::duration latency) const {
     if (options.observer != nullptr) {
-      options.observer->on_request(verb, status,
+      options.observer->on_request(req.verb, req.resource, status,
                                    std::chrono::duration_cast<std::chrono::nanoseconds>(latency));
     }
   }
@@ -409,10 +409,10 @@ struct Transport::Impl {
       try {
         response = co_await attempt(req);
       } catch (const ApiError&) {
-        observe(req.verb, 0, SteadyClock::now() - start);
+        observe(req, 0, SteadyClock::now() - start);
         throw;
       }
-      observe(req.verb, response.status, SteadyClock::now() - start);
+      observe(req, response.status, SteadyClock::now() - start);
       if (!server_asked_to_retry(response) || retries >= options.max_retries) {
         co_return response;
       }
@@ -484,7 +484,7 @@ struct Transport::Impl {
         throw io_error(ec, "reading response from", conn.get(), req.timeout);
       }
       const int status = static_cast<int>(parser.get().result_int());
-      observe(req.verb, status, SteadyClock::now() - start);
+      observe(req, status, SteadyClock::now() - start);
       observed = true;
       if (handler.on_status) {
         handler.on_status(status);
@@ -511,7 +511,7 @@ struct Transport::Impl {
     } catch (const ApiError&) {
       if (cancel && cancel->cancelled()) co_return;  // the socket was closed on purpose
       if (!observed) {
-        observe(req.verb, 0, SteadyClock::now() - start);
+        observe(req, 0, SteadyClock::now() - start);
       }
       throw;
     }

@@ -34,8 +34,10 @@ namespace cd4ml::kube {
 class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
-  // status 0 = no response (transport error or timeout).
-  virtual void on_request(std::string_view verb, int status, std::chrono::nanoseconds latency) = 0;
+  // status 0 = no response (transport error or timeout). resource as in
+  // HttpRequest::resource.
+  virtual void on_request(std::string_view verb, std::string_view resource, int status,
+                          std::chrono::nanoseconds latency) = 0;
   virtual void on_rate_limited(std::chrono::nanoseconds waited) = 0;
 };
 

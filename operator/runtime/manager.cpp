@@ -178,11 +178,15 @@ int Manager::run() {
     for (auto& controller : controllers_) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.now());
       if (!controller->stop(std::max(left, std::chrono::milliseconds(0)))) {
-        log_.warn("reconciles still running at the end of the grace period",
-                  {{"controller", controller->name()}});
+        log_.error("reconciles still running at the end of the grace period",
+                   {{"controller", controller->name()}});
+        abandoned_reconciles_ = true;
       }
     }
-    if (elector_) elector_->stop_and_release(kLeaseReleaseTimeout);
+    // A reconcile still writing must not overlap with a successor: keep the
+    // lease (it expires on its own) unless every worker has finished.
+    if (elector_ && !abandoned_reconciles_) elector_->stop_and_release(kLeaseReleaseTimeout);
+    if (abandoned_reconciles_) exit_code = 1;
   }
   recorder_->flush(std::chrono::seconds(2));
   for (auto& [name, informer] : informers_) informer->stop();

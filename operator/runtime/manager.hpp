@@ -72,6 +72,11 @@ class Manager {
   // Asks run() to shut down gracefully; safe from any thread or signal context.
   void request_stop();
 
+  // True when run() returned with reconciles still running past the grace
+  // period: the process must exit without destroying the controllers (their
+  // destructors would wait for those reconciles).
+  bool abandoned_reconciles() const { return abandoned_reconciles_; }
+
   // Ports actually bound (after run() has started the servers).
   unsigned short metrics_port() const;
   unsigned short health_port() const;
@@ -97,6 +102,7 @@ class Manager {
   std::condition_variable stop_cv_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> leadership_lost_{false};
+  bool abandoned_reconciles_ = false;
 };
 
 }  // namespace cd4ml::runtime

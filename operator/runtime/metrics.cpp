@@ -128,8 +128,8 @@ struct Metrics::Families {
                           .Register(r)),
         requests(prometheus::BuildCounter()
                      .Name("rest_client_requests_total")
-                     .Help("Number of HTTP requests to the API server, partitioned by verb and "
-                           "status code (\"<error>\" when no response arrived)")
+                     .Help("Number of HTTP requests to the API server, partitioned by verb, "
+                           "resource and status code (\"<error>\" when no response arrived)")
                      .Register(r)),
         request_latency(prometheus::BuildHistogram()
                             .Name("rest_client_request_duration_seconds")
@@ -254,10 +254,13 @@ double Metrics::write_requests_total() const {
   return total;
 }
 
-void Metrics::on_request(std::string_view verb, int status, std::chrono::nanoseconds latency) {
+void Metrics::on_request(std::string_view verb, std::string_view resource, int status,
+                         std::chrono::nanoseconds latency) {
   const std::string verb_label(verb);
   const std::string code = status == 0 ? "<error>" : std::to_string(status);
-  counter(families_->requests, {{"verb", verb_label}, {"code", code}}).Increment();
+  counter(families_->requests,
+          {{"verb", verb_label}, {"resource", std::string(resource)}, {"code", code}})
+      .Increment();
   histogram(families_->request_latency, {{"verb", verb_label}}, request_buckets())
       .Observe(seconds(latency));
 }

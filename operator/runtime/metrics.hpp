@@ -49,7 +49,8 @@ class Metrics final : public kube::RequestObserver,
   double write_requests_total() const;
 
   // kube::RequestObserver
-  void on_request(std::string_view verb, int status, std::chrono::nanoseconds latency) override;
+  void on_request(std::string_view verb, std::string_view resource, int status,
+                  std::chrono::nanoseconds latency) override;
   void on_rate_limited(std::chrono::nanoseconds waited) override;
   // InformerObserver
   void on_relist(const std::string& resource) override;

@@ -497,3 +497,129 @@ TEST(ModelReleasePlan, TrainingRunDeletedLaterKeepsServing) {
 
 }  // namespace
 }  // namespace cd4ml::controllers::modelrelease
+
+namespace cd4ml::controllers::modelrelease {
+namespace {
+
+using sim::Cluster;
+using sim::revision_for;
+
+std::string healthy_first_release(Cluster& c) {
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.phase(), "Healthy");
+  return revision_for(c, "aaa");
+}
+
+TEST(ModelReleasePlanRepairs, DeletedActiveDeploymentIsRecreated) {
+  Cluster c;
+  c.active_pods_expected = false;  // the test deletes the live pods itself
+  const std::string a = healthy_first_release(c);
+  c.deployments.erase("churn-" + a);
+  const Plan p = c.step();
+  ASSERT_EQ(p.create_deployments.size(), 1u);
+  EXPECT_EQ(c.replicas(a), 2);
+  EXPECT_TRUE(c.has_event("DeploymentRecreated"));
+  EXPECT_EQ(c.selected("churn"), a);
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_EQ(c.condition("Reconciling"), "True") << "kstatus must not read it as current";
+  c.pods_up(a);
+  c.step();
+  EXPECT_EQ(c.phase(), "Healthy");
+}
+
+TEST(ModelReleasePlanRepairs, ActiveLosingPodsIsReconcilingNotQuietlyCurrent) {
+  Cluster c;
+  c.active_pods_expected = false;
+  const std::string a = healthy_first_release(c);
+  c.pods_up(a, 1);
+  c.step();
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_EQ(c.condition("Ready"), "False");
+  EXPECT_EQ(c.condition("Reconciling"), "True");
+}
+
+TEST(ModelReleasePlanRepairs, RefusedDeploymentIsReportedAndRetriedOrAborted) {
+  Cluster c;
+  const std::string a = healthy_first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string b = revision_for(c, "bbb");
+  c.refuse[b] = {false, "exceeded quota: compute"};
+  c.step();
+  EXPECT_FALSE(c.has_deployment(b));
+  EXPECT_EQ(c.phase(), "Progressing");
+  EXPECT_EQ(c.condition("Reconciling", "reason"), "DeploymentCreateFailed");
+  EXPECT_NE(c.condition("Reconciling", "message").find("exceeded quota"), std::string::npos);
+  EXPECT_TRUE(c.has_event("DeploymentCreateFailed"));
+
+  c.refuse[b] = {true, "spec.template.spec.containers[0].image: Required value"};
+  c.step();
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_EQ(c.condition("Stalled", "reason"), "DeploymentRejected");
+  EXPECT_TRUE(c.has_event("DeploymentRejected"));
+  EXPECT_EQ(c.selected("churn"), a);
+  c.refuse.clear();
+  EXPECT_EQ(c.settle(), 0) << "a rejected revision is not retried";
+}
+
+TEST(ModelReleasePlanRepairs, ServicePortChangesReachBothServices) {
+  Cluster c;
+  healthy_first_release(c);
+  c.release["spec"]["service"] = {{"port", 9000}, {"targetPort", "http"}};
+  c.step();
+  for (const char* name : {"churn", "churn-preview"}) {
+    EXPECT_EQ(c.services.at(name)["spec"]["ports"][0]["port"], 9000) << name;
+    EXPECT_EQ(c.services.at(name)["spec"]["ports"][0]["targetPort"], "http") << name;
+  }
+  EXPECT_EQ(c.settle(), 0);
+}
+
+TEST(ModelReleasePlanRepairs, RenamedServicesReplaceTheOldOnes) {
+  Cluster c;
+  const std::string a = healthy_first_release(c);
+  c.release["spec"]["strategy"]["blueGreen"]["activeService"] = "churn-live";
+  c.step();
+  EXPECT_EQ(c.services.count("churn"), 0u);
+  EXPECT_EQ(selected_revision(c.services.at("churn-live")), a);
+}
+
+TEST(ModelReleasePlanRepairs, DeletedTrainingRunKeepsTheReleaseHealthy) {
+  Cluster c;
+  c.release["spec"]["model"] = {{"trainingRunRef", {{"name", "churn-2"}}}};
+  c.run = sim::training_run("churn-2", "v2", 0.9);
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  ASSERT_EQ(c.phase(), "Healthy");
+  c.run.reset();
+  c.settle();
+  EXPECT_EQ(c.phase(), "Healthy");
+  EXPECT_EQ(c.condition("Ready"), "True");
+  // A new serving template still rolls out, with the recorded model.
+  c.release["spec"]["template"]["spec"]["containers"][0]["image"] = "serve:2";
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.phase(), "Healthy");
+  EXPECT_EQ(c.status()["activeModelVersion"], "v2");
+  EXPECT_EQ(c.status()["revisions"].size(), 2u);
+}
+
+TEST(ModelReleasePlanRepairs, TemplateOnlyChangeSkipsModelGates) {
+  Cluster c;
+  c.release["spec"]["gates"] = Json::parse(
+      R"([{"metric": "accuracy", "compareToActive": "Better"}, {"metric": "auc", "min": 0.5}])");
+  c.release["spec"]["model"]["metrics"] = {{"accuracy", 0.9}, {"auc", 0.7}};
+  healthy_first_release(c);
+  c.release["spec"]["template"]["spec"]["containers"][0]["image"] = "serve:2";
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.phase(), "Healthy") << c.condition("Ready", "message");
+  EXPECT_EQ(c.status()["revisions"].back()["gates"][0]["message"],
+            "skipped: same model as the active revision");
+}
+
+}  // namespace
+}  // namespace cd4ml::controllers::modelrelease

@@ -63,6 +63,8 @@ struct Cluster {
   long next_uid = 1;
   std::size_t writes = 0;  // object writes (not status), over the whole sequence
   bool active_pods_expected = true;
+  // Deployment creates the "API server" refuses, by revision.
+  std::map<std::string, CreateFailure> refuse;
   std::vector<EventSpec> events;
 
   Observed observe() const {
@@ -79,6 +81,10 @@ struct Cluster {
         it != services.end()) {
       o.preview_service = it->second;
     }
+    for (const auto& [n, svc] : services) {
+      if (svc["metadata"].contains("ownerReferences")) o.owned_services.push_back(svc);
+    }
+    o.create_failures = refuse;
     o.now = now;
     return o;
   }
@@ -126,6 +132,7 @@ struct Cluster {
         services[w.name] = *w.create;
       } else {
         services.at(w.name)["spec"]["selector"]["cd4ml.io/revision"] = w.revision;
+        if (w.ports) services.at(w.name)["spec"]["ports"] = *w.ports;
       }
       ++writes;
     }
@@ -147,6 +154,10 @@ struct Cluster {
     for (const auto& name : p.delete_deployments) {
       EXPECT_FALSE(selected_anywhere(name)) << "deleted " << name << " while a Service selects it";
       EXPECT_EQ(deployments.erase(name), 1u);
+      ++writes;
+    }
+    for (const auto& name : p.delete_services) {
+      EXPECT_EQ(services.erase(name), 1u);
       ++writes;
     }
     if (p.status) release["status"] = *p.status;

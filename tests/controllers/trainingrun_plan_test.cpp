@@ -323,5 +323,28 @@ TEST(TrainingRunPlan, ConditionTransitionTimesOnlyMoveOnFlips) {
   EXPECT_NE(condition(*done.status, "Reconciling", "lastTransitionTime"), created_at);
 }
 
+TEST(TrainingRunPlan, InvalidJobFailsTheRunWithTheServersMessage) {
+  Observed o{make_run(), std::nullopt, {}, kNow};
+  o.job_create_failure = CreateFailure{true, "spec.template.spec.containers[0].resources: Invalid"};
+  const Plan p = plan(o);
+  EXPECT_FALSE(p.create_job);
+  ASSERT_TRUE(p.status);
+  EXPECT_EQ((*p.status)["phase"], "Failed");
+  EXPECT_EQ((*p.status)["failure"]["reason"], "JobRejected");
+  EXPECT_NE(condition(*p.status, "Ready", "message").find("resources: Invalid"), std::string::npos);
+}
+
+TEST(TrainingRunPlan, RefusedJobStaysPendingAndSaysWhy) {
+  Observed o{make_run(), std::nullopt, {}, kNow};
+  o.job_create_failure = CreateFailure{false, "exceeded quota: jobs"};
+  const Plan p = plan(o);
+  EXPECT_FALSE(p.create_job);
+  ASSERT_TRUE(p.status);
+  EXPECT_EQ((*p.status)["phase"], "Pending");
+  EXPECT_FALSE(p.status->contains("jobName")) << "no Job was created";
+  EXPECT_EQ(condition(*p.status, "Reconciling", "reason"), "JobCreateFailed");
+  EXPECT_EQ(reasons(p), std::vector<std::string>{"JobCreateFailed"});
+}
+
 }  // namespace
 }  // namespace cd4ml::controllers::trainingrun

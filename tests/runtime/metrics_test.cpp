@@ -150,19 +150,22 @@ TEST(Metrics, WorkQueueFamilies) {
 
 TEST(Metrics, RestClientFamiliesAndWriteTotal) {
   Metrics metrics;
-  metrics.on_request("list", 200, 30ms);
-  metrics.on_request("watch", 200, 1ms);
-  metrics.on_request("create", 201, 10ms);
-  metrics.on_request("update", 409, 10ms);
-  metrics.on_request("patch", 200, 10ms);
-  metrics.on_request("apply", 200, 10ms);
-  metrics.on_request("delete", 200, 10ms);
-  metrics.on_request("get", 0, 30s);
+  metrics.on_request("list", "configmaps", 200, 30ms);
+  metrics.on_request("watch", "configmaps", 200, 1ms);
+  metrics.on_request("create", "jobs", 201, 10ms);
+  metrics.on_request("update", "trainingruns/status", 409, 10ms);
+  metrics.on_request("patch", "events", 200, 10ms);
+  metrics.on_request("apply", "configmaps", 200, 10ms);
+  metrics.on_request("delete", "deployments", 200, 10ms);
+  metrics.on_request("get", "jobs", 0, 30s);
   metrics.on_rate_limited(50ms);
   const auto e = parse(metrics.serialize());
-  EXPECT_EQ(e.at(R"(rest_client_requests_total{code="200",verb="list"})"), 1);
-  EXPECT_EQ(e.at(R"(rest_client_requests_total{code="409",verb="update"})"), 1);
-  EXPECT_EQ(e.at(R"(rest_client_requests_total{code="<error>",verb="get"})"), 1);
+  EXPECT_EQ(e.at(R"(rest_client_requests_total{code="200",resource="configmaps",verb="list"})"), 1);
+  EXPECT_EQ(e.at(R"(rest_client_requests_total{code="201",resource="jobs",verb="create"})"), 1);
+  EXPECT_EQ(
+      e.at(R"(rest_client_requests_total{code="409",resource="trainingruns/status",verb="update"})"),
+      1);
+  EXPECT_EQ(e.at(R"(rest_client_requests_total{code="<error>",resource="jobs",verb="get"})"), 1);
   EXPECT_EQ(e.at(R"(rest_client_request_duration_seconds_count{verb="get"})"), 1);
   EXPECT_EQ(e.at(R"(rest_client_rate_limiter_duration_seconds_count)"), 1);
   EXPECT_EQ(metrics.write_requests_total(), 5);

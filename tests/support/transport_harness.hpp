@@ -60,7 +60,8 @@ class RecordingObserver final : public kube::RequestObserver {
     std::chrono::nanoseconds latency;
   };
 
-  void on_request(std::string_view verb, int status, std::chrono::nanoseconds latency) override {
+  void on_request(std::string_view verb, std::string_view /*resource*/, int status,
+                  std::chrono::nanoseconds latency) override {
     std::lock_guard lock(mutex_);
     requests_.push_back({std::string(verb), status, latency});
   }

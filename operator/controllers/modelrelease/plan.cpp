@@ -66,6 +66,8 @@ class Planner {
   bool services_conflict();
   void find_active();
   void resolve_target();
+  void recover_deleted_training_run();
+  Json lineage_of(const std::string& revision) const;
   void supersede_other_candidates();
   void advance_candidate();
   void choose_preview();
@@ -112,6 +114,7 @@ class Planner {
   std::string preview_;  // desired preview revision
   std::string target_;   // the revision spec asks for ("" while its model is not ready)
   bool awaiting_promotion_ = false;
+  std::string create_error_;  // a transient create failure to report
   bool conflict_ = false;
   Plan plan_;
 };
@@ -235,8 +238,44 @@ void Planner::find_active() {
   }
 }
 
+void Planner::recover_deleted_training_run() {
+  // The TrainingRun is gone (deleted after it was released): what the release
+  // recorded about its model is enough to keep serving and to compute the
+  // revision of a changed template. Prefer the active record.
+  const Json* found = nullptr;
+  for (const auto& rec : records_) {
+    if (str(rec, "trainingRun") != spec_.training_run) continue;
+    if (found == nullptr || str(rec, "revision") == active_ ||
+        (str(*found, "revision") != active_ && str(rec, "createdAt") > str(*found, "createdAt"))) {
+      found = &rec;
+    }
+  }
+  if (found == nullptr) return;
+  source_.state = ModelSource::State::Ready;
+  source_.version = str(*found, "modelVersion");
+  source_.uri = str(*found, "modelURI");
+  source_.metrics = metrics_of(*found);
+  source_.lineage = lineage_of(str(*found, "revision"));
+  if (source_.lineage.empty()) {
+    source_.lineage = {{"trainingRun", spec_.training_run},
+                       {"modelVersion", source_.version},
+                       {"modelURI", source_.uri}};
+  }
+}
+
+Json Planner::lineage_of(const std::string& revision) const {
+  const Json* dep = deployment(revision);
+  if (dep == nullptr) return Json::object();
+  const Json annotations = dep->value("/metadata/annotations"_json_pointer, Json::object());
+  const Json lineage = Json::parse(annotations.value(kLineageAnnotation, "{}"), nullptr, false);
+  return lineage.is_object() ? lineage : Json::object();
+}
+
 void Planner::resolve_target() {
   source_ = resolve_model(spec_, o_.training_run);
+  if (source_.state == ModelSource::State::Waiting && source_.reason == "TrainingRunNotFound") {
+    recover_deleted_training_run();
+  }
   if (source_.state != ModelSource::State::Ready) return;
   target_ = api::revision_id(source_.version, source_.uri, spec_.pod_template);
   Json* rec = record(target_);
@@ -286,10 +325,22 @@ void Planner::advance_candidate() {
     return;
   }
 
-  if (!rollback) {
+  const Json* active_rec = record(active_);
+  const bool same_model = active_rec != nullptr && str(*active_rec, "modelVersion") == version &&
+                          str(*active_rec, "modelURI") == str(rec, "modelURI");
+  if (same_model) {
+    // Only the serving template changed: the model already passed (or
+    // predates) the gates, and cannot beat itself on compareToActive.
+    Json skipped = Json::array();
+    for (const auto& gate : spec_.gates) {
+      skipped.push_back({{"metric", gate.metric}, {"rule", gate.metric}, {"passed", true},
+                         {"message", "skipped: same model as the active revision"}});
+    }
+    rec["gates"] = skipped;
+  } else if (!rollback) {
     // A revision that already served in production skips gates on the way back.
     std::optional<Metrics> active_metrics;
-    if (const Json* active = record(active_)) active_metrics = metrics_of(*active);
+    if (active_rec != nullptr) active_metrics = metrics_of(*active_rec);
     const auto results = evaluate_gates(spec_.gates, metrics_of(rec), active_metrics);
     rec["gates"] = to_json(results);
     if (!all_passed(results)) {
@@ -304,6 +355,19 @@ void Planner::advance_candidate() {
                        annotations.value(api::annotation::kPromote, "") == target_;
   const int want = promote ? spec_.replicas : spec_.preview_replicas;
   const Json* dep = deployment(target_);
+  if (auto failed = o_.create_failures.find(target_);
+      dep == nullptr && failed != o_.create_failures.end()) {
+    const std::string why = "the API server refused Deployment " + deployment_name(name_, target_) +
+                            ": " + failed->second.message;
+    if (failed->second.permanent) {
+      finish_candidate(rec, state::kAborted, "DeploymentRejected", why);
+      event("Warning", "DeploymentRejected", why);
+      return;
+    }
+    create_error_ = why;
+    event("Warning", "DeploymentCreateFailed", why);
+    return;
+  }
   if (dep == nullptr) {
     // target_ was derived from source_ in resolve_target(), so its lineage fits.
     RevisionModel model{target_, version, str(rec, "modelURI"), source_.lineage};
@@ -387,27 +451,38 @@ void Planner::note_preview_switch(const std::string& version) {
 }
 
 void Planner::write_services() {
-  // Active first is not needed for safety (both targets are ready); preview
-  // first keeps the order of events readable.
-  const auto write = [this](const std::optional<Json>& observed, const std::string& service_name,
-                            const std::string& want, const std::string& seen) {
+  const Json ports = service_ports(spec_);
+  const auto write = [this, &ports](const std::optional<Json>& observed,
+                                    const std::string& service_name, const std::string& want) {
     if (!observed) {
       if (want.empty()) return;  // nothing to serve yet: create it once there is
-      plan_.services.push_back({service_name, want, build_service(o_.release, spec_, service_name, want)});
-    } else if (seen != (want.empty() ? std::string(kNoRevision) : want)) {
-      plan_.services.push_back({service_name, want.empty() ? kNoRevision : want, std::nullopt});
+      plan_.services.push_back(
+          {service_name, want, build_service(o_.release, spec_, service_name, want), std::nullopt});
+      return;
     }
+    ServiceWrite w{service_name, want.empty() ? kNoRevision : want, std::nullopt, std::nullopt};
+    bool needed = selected_revision(*observed) != w.revision;
+    if (ports_differ(*observed, ports)) {
+      w.ports = ports;
+      needed = true;
+    }
+    if (needed) plan_.services.push_back(std::move(w));
   };
-  const std::string seen_preview =
-      o_.preview_service ? selected_revision(*o_.preview_service) : std::string();
-  write(o_.preview_service, spec_.preview_service, preview_, seen_preview);
+  write(o_.preview_service, spec_.preview_service, preview_);
   if (!active_.empty()) {
     const Json* dep = deployment(active_);
     const bool switching = observed_active_ != active_;
     // Rule 1 once more at the point of writing: only a fully available
-    // revision is ever written into the active selector.
-    if (!switching || (dep != nullptr && fully_available(*dep, spec_.replicas))) {
-      write(o_.active_service, spec_.active_service, active_, observed_active_);
+    // revision is ever written into the active selector; otherwise the
+    // selection stays as it is (ports are still kept in sync).
+    const bool safe = !switching || (dep != nullptr && fully_available(*dep, spec_.replicas));
+    write(o_.active_service, spec_.active_service, safe ? active_ : observed_active_);
+  }
+  // Services of an earlier activeService/previewService name.
+  for (const auto& svc : o_.owned_services) {
+    const std::string name = str(svc["metadata"], "name");
+    if (name != spec_.active_service && name != spec_.preview_service) {
+      plan_.delete_services.push_back(name);
     }
   }
 }
@@ -424,6 +499,17 @@ void Planner::scale(const std::string& revision, int replicas) {
 }
 
 void Planner::settle_replicas() {
+  if (!active_.empty() && deployment(active_) == nullptr && active_ == target_ &&
+      !o_.create_failures.count(active_)) {
+    // The live revision's Deployment was deleted by hand: the Service still
+    // selects it, so bring its pods back (its template is the spec's).
+    const Json* rec = record(active_);
+    RevisionModel model{active_, source_.version, source_.uri, source_.lineage};
+    plan_.create_deployments.push_back(build_deployment(o_.release, spec_, model, spec_.replicas));
+    event("Warning", "DeploymentRecreated",
+          "Deployment " + deployment_name(name_, active_) + " of the active revision was missing; "
+          "recreated it" + (rec ? " (model " + str(*rec, "modelVersion") + ")" : std::string()));
+  }
   if (!active_.empty()) scale(active_, spec_.replicas);
   for (auto& rec : records_) {
     const std::string revision = str(rec, "revision");
@@ -494,11 +580,7 @@ void Planner::write_status() {
   const Json* preview_rec = record(shown_preview);
   status_["previewRevision"] = shown_preview;
   status_["previewModelVersion"] = preview_rec ? str(*preview_rec, "modelVersion") : "";
-  if (const Json* dep = deployment(active_)) {
-    const Json annotations = dep->value("/metadata/annotations"_json_pointer, Json::object());
-    const Json lineage = Json::parse(annotations.value(kLineageAnnotation, "{}"), nullptr, false);
-    if (lineage.is_object() && !lineage.empty()) status_["lineage"] = lineage;
-  }
+  if (const Json lineage = lineage_of(active_); !lineage.empty()) status_["lineage"] = lineage;
   if (active_.empty()) status_.erase("lineage");
 
   std::string phase;
@@ -541,6 +623,10 @@ void Planner::write_status() {
       reason = "ActiveUnavailable";
       message = "active revision " + active_ + " is not fully available";
     }
+  } else if (!create_error_.empty()) {
+    phase = active_.empty() ? rphase::kPending : rphase::kProgressing;
+    reason = "DeploymentCreateFailed";
+    message = create_error_ + "; retrying; " + serving;
   } else if (awaiting_promotion_) {
     phase = rphase::kAwaitingPromotion;
     reason = "AwaitingPromotion";
@@ -554,7 +640,9 @@ void Planner::write_status() {
   status_["phase"] = phase;
   status_["message"] = message;
   const bool healthy = phase == rphase::kHealthy;
-  const bool reconciling = !healthy && !stalled && phase != rphase::kDegraded;
+  // Degraded without Stalled (the active revision lost pods) is still
+  // Reconciling: kstatus tools must not read it as healthy.
+  const bool reconciling = !healthy && !stalled;
   api::set_condition(status_["conditions"], {cond::kReady, healthy, reason, message}, generation_, o_.now);
   api::set_condition(status_["conditions"], {cond::kReconciling, reconciling, reason, message},
                      generation_, o_.now);

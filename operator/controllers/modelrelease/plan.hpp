@@ -21,16 +21,20 @@
 //   6. the newest spec wins; abandoned candidates are scaled down.
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "operator/controllers/create_failure.hpp"
 #include "operator/controllers/event_spec.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 
 using Json = nlohmann::json;
+
+using controllers::CreateFailure;
 
 struct Observed {
   Json release;
@@ -38,6 +42,9 @@ struct Observed {
   std::vector<Json> deployments;        // Deployments controlled by the release
   std::optional<Json> active_service;   // Services of the configured names,
   std::optional<Json> preview_service;  // whoever controls them
+  std::vector<Json> owned_services;     // every Service the release controls
+  // Deployment creates refused in this reconcile, by revision.
+  std::map<std::string, CreateFailure> create_failures;
   std::chrono::system_clock::time_point now;
 };
 
@@ -51,6 +58,7 @@ struct ServiceWrite {
   std::string name;
   std::string revision;
   std::optional<Json> create;  // the whole Service when it does not exist yet
+  std::optional<Json> ports;   // new spec.ports when spec.service changed
 };
 
 struct Plan {
@@ -59,6 +67,7 @@ struct Plan {
   std::vector<ServiceWrite> services;
   std::vector<Scale> scale_down;
   std::vector<std::string> delete_deployments;
+  std::vector<std::string> delete_services;  // owned Services no longer named in spec
   std::optional<Json> status;  // the whole new status, only when it changed
   std::vector<EventSpec> events;
   std::optional<std::chrono::milliseconds> requeue_after;
@@ -66,7 +75,7 @@ struct Plan {
   // Writes to objects other than the release's own status.
   std::size_t object_writes() const {
     return create_deployments.size() + scale_up.size() + services.size() + scale_down.size() +
-           delete_deployments.size();
+           delete_deployments.size() + delete_services.size();
   }
 };
 

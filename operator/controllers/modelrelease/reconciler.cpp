@@ -38,10 +38,14 @@ Observed Reconciler::observe(const Json& release) const {
   }
   if (auto s = caches_.services.get(ns, spec.active_service)) o.active_service = *s;
   if (auto s = caches_.services.get(ns, spec.preview_service)) o.preview_service = *s;
+  for (const auto& svc : caches_.services.by_controller_owner(meta_string(release, "uid"))) {
+    o.owned_services.push_back(*svc);
+  }
   return o;
 }
 
-bool Reconciler::apply_writes(const Json& release, const Plan& plan, Observed& observed) {
+Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& plan,
+                                              Observed& observed) {
   const std::string& ns = meta_string(release, "namespace");
   const std::string& name = meta_string(release, "name");
   const auto log = log_.with({{"namespace", ns}, {"name", name}});
@@ -57,8 +61,18 @@ bool Reconciler::apply_writes(const Json& release, const Plan& plan, Observed& o
       log.info("created Deployment", {{"deployment", meta_string(d, "name")}});
     } catch (const kube::ApiError& e) {
       // Ours, created before a restart and not yet in the cache: next round sees it.
-      if (!kube::is_already_exists(e)) throw;
-      return false;
+      if (kube::is_already_exists(e)) return Outcome::CacheBehind;
+      // Refused (invalid template, admission webhook, quota, RBAC): the plan
+      // must say so in status rather than fail silently.
+      const bool permanent = e.kind() == kube::ErrorKind::Invalid ||
+                             e.kind() == kube::ErrorKind::BadRequest;
+      const std::string revision =
+          d.value("/metadata/labels"_json_pointer, Json::object()).value("cd4ml.io/revision", "");
+      observed.create_failures[revision] = {permanent, e.status_message().empty()
+                                                           ? std::string(e.what())
+                                                           : e.status_message()};
+      log.warn("Deployment refused", {{"deployment", meta_string(d, "name")}, {"error", e.what()}});
+      return Outcome::Replan;
     }
   }
   for (const auto& s : plan.scale_up) scale(s);
@@ -72,24 +86,27 @@ bool Reconciler::apply_writes(const Json& release, const Plan& plan, Observed& o
         auto live = client_.try_get(kube::resources::kServices, ns, w.name);
         const api::ReleaseSpec spec = api::parse_release_spec(release);
         (w.name == spec.active_service ? observed.active_service : observed.preview_service) = live;
-        return false;
+        return Outcome::Replan;
       }
     } else {
-      client_.patch(kube::resources::kServices, ns, w.name, kube::PatchType::Merge,
-                    selector_patch(name, w.revision));
+      Json patch = selector_patch(name, w.revision);
+      if (w.ports) patch["spec"]["ports"] = *w.ports;
+      client_.patch(kube::resources::kServices, ns, w.name, kube::PatchType::Merge, patch);
     }
     log.info("Service selects revision", {{"service", w.name}, {"revision", w.revision}});
   }
   for (const auto& s : plan.scale_down) scale(s);
-  for (const auto& d : plan.delete_deployments) {
+  const auto remove = [&](const kube::ResourceType& type, const std::string& object) {
     try {
-      client_.remove(kube::resources::kDeployments, ns, d, {"Background", {}, {}});
-      log.info("deleted Deployment", {{"deployment", d}});
+      client_.remove(type, ns, object, {"Background", {}, {}});
+      log.info("deleted", {{"kind", type.kind}, {"object", object}});
     } catch (const kube::ApiError& e) {
       if (!kube::is_not_found(e)) throw;
     }
-  }
-  return true;
+  };
+  for (const auto& d : plan.delete_deployments) remove(kube::resources::kDeployments, d);
+  for (const auto& svc : plan.delete_services) remove(kube::resources::kServices, svc);
+  return Outcome::Applied;
 }
 
 runtime::Result Reconciler::reconcile(const runtime::Request& request) {
@@ -99,13 +116,17 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
 
   Observed observed = observe(release);
   Plan p = plan(observed);
-  if (!apply_writes(release, p, observed)) {
-    // A create met an object the cache did not show. Plan again on what the
-    // server said: a foreign Service stalls the release (a status-only plan);
-    // anything else means the cache is behind our own create: wait for it,
-    // writing nothing more on this stale view.
+  // A create that met something the cache did not show (a foreign Service, a
+  // refused Deployment) is fed back and planned again; bounded, as each
+  // round adds what it learnt to `observed`.
+  for (int round = 0;; ++round) {
+    const Outcome outcome = apply_writes(release, p, observed);
+    if (outcome == Outcome::Applied) break;
+    // The cache is behind our own create: write nothing more on this stale view.
+    if (outcome == Outcome::CacheBehind || round == 2) {
+      return runtime::Result::requeue_after(std::chrono::seconds(1));
+    }
     p = plan(observed);
-    if (p.object_writes() > 0) return runtime::Result::requeue_after(std::chrono::seconds(1));
   }
   // Events now: the writes they describe have happened even if the status
   // write below meets a conflict (a retry that re-decides a status-only
@@ -115,6 +136,10 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
     Json updated = release;
     updated["status"] = *p.status;
     client_.update_status(kube::resources::kModelReleases, updated);
+  }
+  for (const auto& [revision, failure] : observed.create_failures) {
+    // Transient refusals (quota, RBAC, webhooks down) are retried with backoff.
+    if (!failure.permanent) return runtime::Result::failed(failure.message);
   }
   if (p.requeue_after) return runtime::Result::requeue_after(*p.requeue_after);
   return runtime::Result::done();

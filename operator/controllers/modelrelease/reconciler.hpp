@@ -33,9 +33,14 @@ class Reconciler final : public runtime::Reconciler {
 
  private:
   Observed observe(const Json& release) const;
-  // Applies everything but status and events; returns false when a create
-  // met an object the cache did not show (the caller re-plans on live data).
-  bool apply_writes(const Json& release, const Plan& plan, Observed& observed);
+  enum class Outcome {
+    Applied,      // every object write succeeded
+    Replan,       // a create taught us something (now in observed): plan again
+    CacheBehind,  // our own earlier create is not in the cache yet
+  };
+  // Applies everything but status and events, stopping at the first create
+  // that cannot go ahead.
+  Outcome apply_writes(const Json& release, const Plan& plan, Observed& observed);
 
   kube::Client& client_;
   Caches caches_;

@@ -100,10 +100,26 @@ Json build_service(const Json& release, const api::ReleaseSpec& spec, const std:
           {"spec",
            {{"type", "ClusterIP"},
             {"selector", {{api::label::kRelease, release_name}, {api::label::kRevision, revision}}},
-            {"ports", Json::array({{{"name", "http"},
-                                    {"port", spec.port},
-                                    {"targetPort", target_port(spec)},
-                                    {"protocol", "TCP"}}})}}}};
+            {"ports", service_ports(spec)}}}};
+}
+
+Json service_ports(const api::ReleaseSpec& spec) {
+  return Json::array({{{"name", "http"},
+                       {"port", spec.port},
+                       {"targetPort", target_port(spec)},
+                       {"protocol", "TCP"}}});
+}
+
+bool ports_differ(const Json& service, const Json& ports) {
+  const Json seen = service.value("/spec/ports"_json_pointer, Json::array());
+  if (seen.size() != ports.size()) return true;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    if (seen[i].value("port", Json()) != ports[i]["port"] ||
+        seen[i].value("targetPort", Json()) != ports[i]["targetPort"]) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Json selector_patch(const std::string& release, const std::string& revision) {

@@ -32,6 +32,10 @@ Json build_deployment(const Json& release, const api::ReleaseSpec& spec, const R
                       int replicas);
 Json build_service(const Json& release, const api::ReleaseSpec& spec, const std::string& name,
                    const std::string& revision);
+// spec.ports of both Services, from spec.service.
+Json service_ports(const api::ReleaseSpec& spec);
+// True when a Service's port or targetPort differs from `ports`.
+bool ports_differ(const Json& service, const Json& ports);
 Json selector_patch(const std::string& release, const std::string& revision);
 
 // The revision a Service selects ("" when none).

@@ -228,6 +228,16 @@ Plan plan(const Observed& observed) {
   if (!observed.job) {
     if (!c.status.value("jobName", std::string()).empty()) {
       fail_job_deleted(c);
+    } else if (observed.job_create_failure && observed.job_create_failure->permanent) {
+      const std::string message =
+          "the API server refused the training Job: " + observed.job_create_failure->message;
+      fail(c, "JobRejected", message, {{"reason", "JobRejected"}, {"message", message}});
+    } else if (observed.job_create_failure) {
+      const std::string message = "cannot create the training Job (retrying): " +
+                                  observed.job_create_failure->message;
+      c.status["phase"] = api::phase::kPending;
+      set_running_conditions(c, "JobCreateFailed", message);
+      c.event("Warning", "JobCreateFailed", message);
     } else {
       c.plan.create_job = build_job(run, identity);
       c.status["jobName"] = name;

@@ -5,7 +5,10 @@
 //
 // Rules:
 //   - a run in a terminal phase (Succeeded, Failed) is never touched again;
-//   - no Job and none ever created -> create it (phase Pending);
+//   - no Job and none ever created -> create it (phase Pending); if the API
+//     server refuses it as invalid -> Failed, reason JobRejected (the spec is
+//     immutable, so it never could succeed); refused otherwise (quota, RBAC,
+//     webhook) -> Pending with reason JobCreateFailed, retried;
 //   - no Job but status.jobName set -> Failed, reason JobDeleted (a rerun is a
 //     new TrainingRun, never a silent second Job);
 //   - a Job of that name not controlled by the run -> Stalled, reason
@@ -23,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "operator/controllers/create_failure.hpp"
 #include "operator/controllers/event_spec.hpp"
 
 namespace cd4ml::controllers::trainingrun {
@@ -34,8 +38,11 @@ struct Observed {
   std::optional<Json> job;  // the Job named after the run, whoever controls it
   std::vector<Json> pods;   // pods controlled by that Job
   std::chrono::system_clock::time_point now;
+  // Set when this reconcile's Job create was refused by the API server.
+  std::optional<CreateFailure> job_create_failure = std::nullopt;
 };
 
+using controllers::CreateFailure;
 using controllers::EventSpec;
 
 struct Plan {

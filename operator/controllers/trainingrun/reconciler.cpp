@@ -22,7 +22,7 @@ Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecord
       log_(runtime::Logger().with({{"controller", "trainingrun"}})) {}
 
 Observed Reconciler::observe(const Json& run, std::optional<Json> job) const {
-  Observed observed{run, std::move(job), {}, clock_.wall_now()};
+  Observed observed{run, std::move(job), {}, clock_.wall_now(), std::nullopt};
   if (observed.job) {
     const std::string job_uid = (*observed.job)["metadata"].value("uid", "");
     for (const auto& pod : caches_.pods.by_controller_owner(job_uid)) {
@@ -48,16 +48,27 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   }
 
   Plan p = plan(observe(run, std::move(job)));
+  std::optional<CreateFailure> failure;
   if (p.create_job) {
     try {
       client_.create(kube::resources::kJobs, request.ns, *p.create_job);
       log.info("created training Job", {{"job", request.name}});
     } catch (const kube::ApiError& e) {
-      if (!kube::is_already_exists(e)) throw;
-      // Not in our cache: either our own create the cache has not seen yet,
-      // or someone else's Job. Decide on the live object.
-      p = plan(observe(run, client_.try_get(kube::resources::kJobs, request.ns, request.name)));
-      if (p.create_job) return runtime::Result::requeue_after(std::chrono::seconds(1));
+      if (kube::is_already_exists(e)) {
+        // Not in our cache: either our own create the cache has not seen yet,
+        // or someone else's Job. Decide on the live object.
+        p = plan(observe(run, client_.try_get(kube::resources::kJobs, request.ns, request.name)));
+        if (p.create_job) return runtime::Result::requeue_after(std::chrono::seconds(1));
+      } else {
+        // Refused: say why in status (and fail the run if it can never work).
+        log.warn("training Job refused", {{"error", e.what()}});
+        failure = CreateFailure{e.kind() == kube::ErrorKind::Invalid ||
+                                    e.kind() == kube::ErrorKind::BadRequest,
+                                e.status_message().empty() ? e.what() : e.status_message()};
+        Observed again = observe(run, std::nullopt);
+        again.job_create_failure = failure;
+        p = plan(again);
+      }
     }
   }
   // Events before the status write: see the ModelRelease reconciler.
@@ -74,6 +85,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
     if (before != after) log.info("phase changed", {{"from", before}, {"to", after}});
   }
 
+  if (failure && !failure->permanent) return runtime::Result::failed(failure->message);
   const Json status = p.status ? *p.status : run.value("status", Json::object());
   const Json* stalled = status.contains("conditions")
                             ? api::find_condition(status["conditions"], api::condition::kStalled)

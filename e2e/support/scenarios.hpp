@@ -1,0 +1,25 @@
+#pragma once
+// The core user stories as reusable steps, for tests that run them under
+// conditions of their own (e.g. the operator authenticated as the Helm
+// chart's ServiceAccount instead of admin). Each step fails the current test
+// with the operator's log tail when the story does not come true.
+
+#include <string>
+
+#include "cluster.hpp"
+#include "operator_process.hpp"
+
+namespace cd4ml::e2e {
+
+// A TrainingRun whose fake trainer reports metrics: it succeeds, its status
+// carries the metrics, version and lineage, the operator's Job is owned by it,
+// and Events JobCreated and Succeeded are recorded.
+void trainingrun_succeeds_with_metrics(const std::string& ns, const OperatorProcess& op);
+
+// A ModelRelease of a finished TrainingRun goes Healthy behind its Services;
+// a second TrainingRun is then rolled out through preview to active, and the
+// replaced revision is pruned (revisionHistoryLimit 0: the delete verb). The
+// traffic safety rules hold throughout.
+void modelrelease_rolls_out_a_new_training_run(const std::string& ns, const OperatorProcess& op);
+
+}  // namespace cd4ml::e2e
