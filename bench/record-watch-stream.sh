@@ -16,7 +16,7 @@ work=$(mktemp -d)
 watch_pid=""
 
 cleanup() {
-  [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null || true
+  if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || true; fi
   "${kubectl[@]}" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -39,7 +39,8 @@ for first in $(seq 0 100 900); do configmaps "$first" 100 1 > "$work/create-$fir
 for first in $(seq 0 100 700); do configmaps "$first" 100 2 > "$work/update-$first.json"; done
 for f in "$work"/create-*.json; do "${kubectl[@]}" create -f "$f" >/dev/null; done
 for f in "$work"/update-*.json; do "${kubectl[@]}" replace -f "$f" >/dev/null; done
-"${kubectl[@]}" delete -n "$ns" configmap $(printf 'cm-%05d ' $(seq 800 999)) >/dev/null
+mapfile -t deleted < <(printf 'cm-%05d\n' $(seq 800 999))
+"${kubectl[@]}" delete -n "$ns" configmap "${deleted[@]}" >/dev/null
 
 events() { grep -cv '"type":"BOOKMARK"' "$work/stream.jsonl" || true; }
 for _ in $(seq 100); do

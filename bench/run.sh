@@ -24,7 +24,7 @@ KUBECONFIG_FILE=$REPO_ROOT/.cluster/kubeconfig
 RESULTS_DIR=$REPO_ROOT/bench/results
 RAW_DIR=$RESULTS_DIR/raw
 export REPO_ROOT BUILD_DIR BENCH_BIN BENCH_JOBS KUBECONFIG_FILE RAW_DIR
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 source "$REPO_ROOT/bench/lib.sh"
 
 scenario_file() { echo "$REPO_ROOT/bench/scenarios/$1.sh"; }
@@ -50,7 +50,7 @@ touch "$WORK_DIR/namespaces" "$WORK_DIR/summary.tsv"
 cleanup() {
   local ns
   while read -r ns; do
-    [ -n "$ns" ] && delete_namespace "$ns" 2>/dev/null || true
+    if [ -n "$ns" ]; then delete_namespace "$ns" 2>/dev/null || true; fi
   done < "$WORK_DIR/namespaces"
   rm -rf "$WORK_DIR"
 }
@@ -68,6 +68,7 @@ for name in "${selected[@]}"; do
   set +e
   (
     set -euo pipefail
+    # shellcheck disable=SC2034  # read by result and summary (lib.sh)
     SCENARIO=$name
     # shellcheck source=/dev/null
     source "$(scenario_file "$name")"

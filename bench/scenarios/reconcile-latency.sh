@@ -7,12 +7,12 @@
 # BENCH_LATENCY_OBJECTS (500) ConfigMaps at BENCH_LATENCY_RATE (20) per
 # second. Per object: from just before its create request is sent (the
 # client's create call; steady clock) to its add handler and to the start of
-# its reconcile. BENCH_LATENCY_RUNS (2) rounds, the two clients alternating,
+# its reconcile. BENCH_LATENCY_RUNS (3) rounds, the two clients alternating,
 # each in a fresh namespace; the medians of the rounds are reported.
 
 scenario_reconcile_latency() {
   local objects=${BENCH_LATENCY_OBJECTS:-500} rate=${BENCH_LATENCY_RATE:-20}
-  local runs=${BENCH_LATENCY_RUNS:-2}
+  local runs=${BENCH_LATENCY_RUNS:-3}
   ensure_cluster
   build_targets cluster_bench
   local go_bench

@@ -3,7 +3,7 @@
 #
 # Needs no cluster.
 
-# shellcheck source=../google-benchmark.sh
+# shellcheck source=bench/google-benchmark.sh
 source "$REPO_ROOT/bench/google-benchmark.sh"
 
 scenario_runtime_micro() {

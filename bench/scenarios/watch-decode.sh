@@ -11,7 +11,7 @@
 #
 # Knobs: BENCH_REPETITIONS, BENCH_MIN_TIME (see bench/google-benchmark.sh).
 
-# shellcheck source=../google-benchmark.sh
+# shellcheck source=bench/google-benchmark.sh
 source "$REPO_ROOT/bench/google-benchmark.sh"
 
 scenario_watch_decode() {

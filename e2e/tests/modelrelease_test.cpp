@@ -251,6 +251,38 @@ TEST_F(ModelReleaseE2E, ServiceItDoesNotOwnIsNeverModified) {
   EXPECT_TRUE(has_release_event("churn", "ServiceConflict"));
 }
 
+TEST_F(ModelReleaseE2E, DeploymentTheServerRefusesIsReportedNotRetriedForever) {
+  apply_json(training_run("churn-1", 0.9));
+  // Valid for the CRD (the pod template is a core type the schema does not
+  // repeat), invalid for the Deployment: a negative container port.
+  Json mr = release("churn", "churn-1");
+  mr["spec"]["template"]["spec"]["containers"][0]["ports"] = Json::array({{{"containerPort", -1}}});
+  apply_json(mr);
+  const Json r = wait_for_phase("churn", "Degraded");
+  const Json* stalled = condition(r, "Stalled");
+  ASSERT_NE(stalled, nullptr);
+  EXPECT_EQ((*stalled)["reason"], "DeploymentRejected");
+  EXPECT_NE((*stalled)["message"].get<std::string>().find("containerPort"), std::string::npos)
+      << (*stalled)["message"];
+  EXPECT_TRUE(has_release_event("churn", "DeploymentRejected"));
+  EXPECT_TRUE(list_json("deployments", ns_.name(), "cd4ml.io/release=churn").empty());
+}
+
+TEST_F(ModelReleaseE2E, DeletedActiveDeploymentIsRecreated) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(release("churn", "churn-1"));
+  const std::string rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+  const std::string uid = get_json("deployment", ns_.name(), "churn-" + rev).value()["metadata"]["uid"];
+  kubectl_ok({"delete", "deployment", "churn-" + rev, "-n", ns_.name()});
+  wait_until("a new Deployment for the active revision", 60s, [&] {
+    auto d = get_json("deployment", ns_.name(), "churn-" + rev);
+    return d && (*d)["metadata"]["uid"] != uid;
+  });
+  wait_for_phase("churn", "Healthy");
+  EXPECT_TRUE(has_release_event("churn", "DeploymentRecreated"));
+  EXPECT_EQ(get_json("service", ns_.name(), "churn").value()["spec"]["selector"]["cd4ml.io/revision"], rev);
+}
+
 TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
   struct Case {
     Json spec_patch;

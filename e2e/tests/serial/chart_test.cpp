@@ -144,7 +144,8 @@ class ChartE2E : public testing::Test {
     // It did the work itself (any other operator on the shared cluster could
     // also have), and none of its requests was refused.
     EXPECT_GT(op->metric("controller_runtime_reconcile_total", {{"controller", "trainingrun"}}), 0);
-    EXPECT_GT(op->metric("controller_runtime_reconcile_total", {{"controller", "modelrelease"}}), 0);
+    EXPECT_GT(op->metric("controller_runtime_reconcile_total", {{"controller", "modelrelease"}}),
+              0);
     EXPECT_GT(op->write_requests(), 0);
     EXPECT_EQ(op->stop(), 0);
     EXPECT_NE(op->log().find("released the lease"), std::string::npos) << op->log();
