@@ -18,7 +18,7 @@ help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 	@echo "other targets: setup build unit asan e2e cluster-up cluster-down bench lint format clean"
 
-## Installs system packages (Debian) and builds the pinned control-plane binaries into the cache.
+## Installs system packages (Debian) and builds the pinned control-plane binaries and Helm into the cache.
 setup: deps toolchain
 deps:
 	@.ci/install-deps

@@ -1,9 +1,10 @@
 // cd4ml-operator: flags -> Manager -> controllers.
 
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 #include "operator/controllers/setup.hpp"
 #include "operator/kube/config.hpp"

@@ -5,14 +5,18 @@
 
 namespace cd4ml::e2e {
 
-std::filesystem::path source_dir() { return CD4ML_SOURCE_DIR; }
+std::filesystem::path source_dir() {
+  return CD4ML_SOURCE_DIR;
+}
 
 std::filesystem::path kubeconfig_path() {
   if (const char* env = std::getenv("CD4ML_E2E_KUBECONFIG")) return env;
   return source_dir() / ".cluster" / "kubeconfig";
 }
 
-std::filesystem::path kubectl_path() { return source_dir() / ".cluster" / "bin" / "kubectl"; }
+std::filesystem::path kubectl_path() {
+  return source_dir() / ".cluster" / "bin" / "kubectl";
+}
 
 std::filesystem::path test_log_dir() {
   const auto* info = testing::UnitTest::GetInstance()->current_test_info();
@@ -64,7 +68,9 @@ std::vector<Json> list_json(const std::string& resource, const std::string& ns,
   return items;
 }
 
-void apply_json(const Json& object) { kubectl_ok({"apply", "-f", "-"}, object.dump()); }
+void apply_json(const Json& object) {
+  kubectl_ok({"apply", "-f", "-"}, object.dump());
+}
 
 bool wait_until(const std::string& what, std::chrono::milliseconds deadline,
                 const std::function<bool()>& check, const std::function<std::string()>& describe) {
@@ -87,7 +93,8 @@ TestNamespace::TestNamespace() {
   std::string base = info ? info->name() : "e2e";
   std::string clean;
   for (char ch : base) {
-    if (std::isalnum(static_cast<unsigned char>(ch))) clean.push_back(static_cast<char>(std::tolower(ch)));
+    if (std::isalnum(static_cast<unsigned char>(ch)))
+      clean.push_back(static_cast<char>(std::tolower(ch)));
     if (clean.size() >= 40) break;
   }
   std::random_device rd;
@@ -107,9 +114,10 @@ TestNamespace::~TestNamespace() {
 }
 
 void install_crds() {
-  kubectl_ok({"apply", "--server-side", "--force-conflicts", "-f", (source_dir() / "crds").string()});
-  kubectl_ok({"wait", "--for=condition=Established", "--timeout=60s",
-              "crd/trainingruns.cd4ml.io", "crd/modelreleases.cd4ml.io"});
+  kubectl_ok(
+      {"apply", "--server-side", "--force-conflicts", "-f", (source_dir() / "crds").string()});
+  kubectl_ok({"wait", "--for=condition=Established", "--timeout=60s", "crd/trainingruns.cd4ml.io",
+              "crd/modelreleases.cd4ml.io"});
 }
 
 }  // namespace cd4ml::e2e

@@ -1,9 +1,8 @@
 #include "invariant_watcher.hpp"
 
-#include <utility>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <utility>
 
 #include "operator/kube/client.hpp"
 #include "operator/kube/config.hpp"
@@ -20,7 +19,8 @@ struct InvariantWatcher::Client {
   std::thread io_thread;
 
   Client()
-      : transport(io, kube::load_kubeconfig(kubeconfig_path())), client(transport),
+      : transport(io, kube::load_kubeconfig(kubeconfig_path())),
+        client(transport),
         io_thread([this] { io.run(); }) {}
   ~Client() {
     if (services) services->stop();
@@ -32,27 +32,30 @@ struct InvariantWatcher::Client {
 };
 
 InvariantWatcher::InvariantWatcher(std::string ns, std::string release, int replicas)
-    : ns_(std::move(ns)), release_(std::move(release)), replicas_(replicas),
+    : ns_(std::move(ns)),
+      release_(std::move(release)),
+      replicas_(replicas),
       client_(std::make_unique<Client>()) {
   runtime::InformerOptions options;
   options.ns = ns_;
-  client_->services = std::make_unique<runtime::Informer>(client_->transport,
-                                                          kube::resources::kServices, options);
+  client_->services =
+      std::make_unique<runtime::Informer>(client_->transport, kube::resources::kServices, options);
   const auto notify = [this] {
     std::lock_guard lock(mutex_);
     changed_ = true;
     wake_.notify_all();
   };
-  client_->services->add_handlers({[notify](const runtime::ObjectPtr&) { notify(); },
-                                   [notify](const runtime::ObjectPtr&, const runtime::ObjectPtr&) {
-                                     notify();
-                                   },
-                                   [notify](const runtime::ObjectPtr&) { notify(); }});
+  client_->services->add_handlers(
+      {[notify](const runtime::ObjectPtr&) { notify(); },
+       [notify](const runtime::ObjectPtr&, const runtime::ObjectPtr&) { notify(); },
+       [notify](const runtime::ObjectPtr&) { notify(); }});
   client_->services->start();
   thread_ = std::thread([this] { loop(); });
 }
 
-InvariantWatcher::~InvariantWatcher() { stop(); }
+InvariantWatcher::~InvariantWatcher() {
+  stop();
+}
 
 void InvariantWatcher::stop() {
   if (stop_.exchange(true)) return;
@@ -83,7 +86,8 @@ void InvariantWatcher::loop() {
     }
     std::unique_lock lock(mutex_);
     // Woken at once by a Service change; otherwise re-check every 100 ms.
-    wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return changed_ || stop_.load(); });
+    wake_.wait_for(lock, std::chrono::milliseconds(100),
+                   [this] { return changed_ || stop_.load(); });
     changed_ = false;
   }
 }
@@ -91,14 +95,17 @@ void InvariantWatcher::loop() {
 void InvariantWatcher::check() {
   // Fresh reads, not the watch cache: the pods must be judged as they are now.
   const auto active = client_->client.try_get(kube::resources::kServices, ns_, release_);
-  const auto preview = client_->client.try_get(kube::resources::kServices, ns_, release_ + "-preview");
+  const auto preview =
+      client_->client.try_get(kube::resources::kServices, ns_, release_ + "-preview");
   kube::ListOptions options;
   options.label_selector = "cd4ml.io/release=" + release_;
   const auto pods = client_->client.list(kube::resources::kPods, ns_, options).items;
   const auto ready_pods = [&pods](const std::string& revision) {
     int ready = 0;
     for (const auto& pod : pods) {
-      if (pod["metadata"].value("labels", Json::object()).value("cd4ml.io/revision", "") != revision) continue;
+      if (pod["metadata"].value("labels", Json::object()).value("cd4ml.io/revision", "") !=
+          revision)
+        continue;
       if (pod["metadata"].contains("deletionTimestamp")) continue;
       for (const auto& c : pod.value("/status/conditions"_json_pointer, Json::array())) {
         if (c.value("type", "") == "Ready" && c.value("status", "") == "True") ++ready;
@@ -107,7 +114,8 @@ void InvariantWatcher::check() {
     return ready;
   };
   const auto revision_of = [](const Json& service) {
-    return service.value("/spec/selector"_json_pointer, Json::object()).value("cd4ml.io/revision", "");
+    return service.value("/spec/selector"_json_pointer, Json::object())
+        .value("cd4ml.io/revision", "");
   };
   ++checks_;
   std::lock_guard lock(mutex_);
@@ -117,7 +125,8 @@ void InvariantWatcher::check() {
     const int ready = ready_pods(rev);
     if (ready < replicas_) {
       violations_.push_back("active Service selects revision " + rev + " with " +
-                            std::to_string(ready) + "/" + std::to_string(replicas_) + " ready pods");
+                            std::to_string(ready) + "/" + std::to_string(replicas_) +
+                            " ready pods");
     }
   }
   if (preview) {

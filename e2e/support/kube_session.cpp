@@ -25,8 +25,8 @@ std::string etcd_url() {
 }
 
 Json etcd_post(const std::string& path, const Json& body) {
-  const CommandResult r = run_command(
-      {"curl", "-sS", "-X", "POST", etcd_url() + path, "-d", body.dump()});
+  const CommandResult r =
+      run_command({"curl", "-sS", "-X", "POST", etcd_url() + path, "-d", body.dump()});
   if (r.exit_code != 0) throw std::runtime_error("etcd " + path + ": " + r.err);
   return Json::parse(r.out);
 }

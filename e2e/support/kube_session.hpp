@@ -3,12 +3,11 @@
 // informers) inside a test process, for tests of the client and runtime
 // against the real API server.
 
-#include <utility>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <thread>
+#include <utility>
 
 #include "cluster.hpp"
 #include "operator/kube/client.hpp"
@@ -34,7 +33,8 @@ class KubeSession {
 
  private:
   boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
   kube::Transport transport_;
   kube::Client client_;
   std::thread io_thread_;

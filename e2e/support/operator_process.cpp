@@ -56,7 +56,9 @@ void OperatorProcess::kill9() {
   if (process_) process_->kill9();
 }
 
-bool OperatorProcess::running() { return process_ && process_->running(); }
+bool OperatorProcess::running() {
+  return process_ && process_->running();
+}
 
 bool OperatorProcess::wait_ready(std::chrono::milliseconds deadline) {
   return wait_until(
@@ -87,7 +89,8 @@ std::pair<int, std::string> OperatorProcess::http_get(unsigned short port,
   std::string response;
   char buffer[65536];
   ssize_t n;
-  while ((n = read(fd, buffer, sizeof buffer)) > 0) response.append(buffer, static_cast<std::size_t>(n));
+  while ((n = read(fd, buffer, sizeof buffer)) > 0)
+    response.append(buffer, static_cast<std::size_t>(n));
   close(fd);
   if (response.rfind("HTTP/1.1 ", 0) != 0) return {0, response};
   const int status = std::stoi(response.substr(9, 3));
@@ -97,7 +100,9 @@ std::pair<int, std::string> OperatorProcess::http_get(unsigned short port,
   return {status, text};
 }
 
-std::string OperatorProcess::metrics_text() const { return http_get(metrics_port_, "/metrics").second; }
+std::string OperatorProcess::metrics_text() const {
+  return http_get(metrics_port_, "/metrics").second;
+}
 
 double OperatorProcess::metric(const std::string& name,
                                const std::map<std::string, std::string>& labels) const {

@@ -34,7 +34,8 @@ class OperatorProcess {
   std::pair<int, std::string> http_get(unsigned short port, const std::string& path) const;
   std::string metrics_text() const;
   // Sum of a metric's samples whose labels include all of `labels`.
-  double metric(const std::string& name, const std::map<std::string, std::string>& labels = {}) const;
+  double metric(const std::string& name,
+                const std::map<std::string, std::string>& labels = {}) const;
   // rest_client_requests_total summed over the write verbs.
   double write_requests() const;
 

@@ -3,11 +3,12 @@
 // capture its output, or start a long-running one (the operator) and stop or
 // kill it by pid.
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace cd4ml::e2e {

@@ -2,9 +2,9 @@
 // pinned version with RBAC, controllers, a scheduler, and kwok's fake nodes
 // running the workload conventions tests rely on (docs/local-cluster.md).
 
-#include <gtest/gtest.h>
-
 #include "cluster.hpp"
+
+#include <gtest/gtest.h>
 
 namespace cd4ml::e2e {
 namespace {
@@ -18,8 +18,8 @@ Json job(const std::string& name, const Json& env) {
             {"template",
              {{"spec",
                {{"restartPolicy", "Never"},
-                {"containers", Json::array({{{"name", "main"}, {"image", "trainer:fake"},
-                                             {"env", env}}})}}}}}}}};
+                {"containers",
+                 Json::array({{{"name", "main"}, {"image", "trainer:fake"}, {"env", env}}})}}}}}}}};
 }
 
 // The terminated state of the first container of the Job's (only) pod.
@@ -80,8 +80,13 @@ TEST(LocalCluster, DeploymentWithTwoReplicasBecomesAvailable) {
 
 TEST(LocalCluster, JobWithoutEnvCompletesWithExitCodeZero) {
   TestNamespace ns;
-  apply_json([&] { Json j = job("plain", Json::array()); j["metadata"]["namespace"] = ns.name(); return j; }());
-  wait_until("Job plain Complete", 60s, [&] { return job_condition(ns.name(), "plain", "Complete"); });
+  apply_json([&] {
+    Json j = job("plain", Json::array());
+    j["metadata"]["namespace"] = ns.name();
+    return j;
+  }());
+  wait_until("Job plain Complete", 60s,
+             [&] { return job_condition(ns.name(), "plain", "Complete"); });
   const auto t = terminated_state(ns.name(), "plain");
   ASSERT_TRUE(t);
   EXPECT_EQ((*t)["exitCode"], 0);
@@ -104,10 +109,12 @@ TEST(LocalCluster, JobPodWithExitCode3Fails) {
 TEST(LocalCluster, JobPodCarriesItsTerminationMessage) {
   TestNamespace ns;
   const std::string message = R"({"metrics": {"accuracy": 0.93}, "note": "a \"quoted\" <word>"})";
-  Json j = job("reports", Json::array({{{"name", "KWOK_TERMINATION_MESSAGE"}, {"value", message}}}));
+  Json j =
+      job("reports", Json::array({{{"name", "KWOK_TERMINATION_MESSAGE"}, {"value", message}}}));
   j["metadata"]["namespace"] = ns.name();
   apply_json(j);
-  wait_until("Job reports Complete", 60s, [&] { return job_condition(ns.name(), "reports", "Complete"); });
+  wait_until("Job reports Complete", 60s,
+             [&] { return job_condition(ns.name(), "reports", "Complete"); });
   const auto t = terminated_state(ns.name(), "reports");
   ASSERT_TRUE(t);
   EXPECT_EQ((*t)["message"], message);

@@ -23,7 +23,9 @@ TEST_F(ModelReleaseE2E, FirstReleaseGoesHealthy) {
   const std::string rev = r["status"]["activeRevision"];
   ASSERT_EQ(rev.size(), 10u);
   EXPECT_EQ(kubectl({"wait", "--for=condition=Ready", "modelrelease/churn", "-n", ns_.name(),
-                     "--timeout=5s"}).exit_code, 0);
+                     "--timeout=5s"})
+                .exit_code,
+            0);
 
   const auto dep = get_json("deployment", ns_.name(), "churn-" + rev);
   ASSERT_TRUE(dep);
@@ -58,7 +60,8 @@ TEST_F(ModelReleaseE2E, FirstReleaseGoesHealthy) {
 
 TEST_F(ModelReleaseE2E, NewTrainingRunRollsOutPreviewThenActive) {
   apply_json(training_run("churn-1", 0.9));
-  apply_json(release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}}}));
+  apply_json(
+      release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}}}));
   watch("churn", 2);
   const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
 
@@ -102,8 +105,9 @@ TEST_F(ModelReleaseE2E, GateFailureLeavesTheOldVersionActiveAndSaysWhy) {
   EXPECT_EQ((*stalled)["reason"], "GateFailed");
   const std::string message = (*stalled)["message"];
   EXPECT_NE(message.find("accuracy 0.71 is below the minimum 0.9"), std::string::npos) << message;
-  EXPECT_EQ(get_json("service", ns_.name(), "churn").value()["spec"]["selector"]["cd4ml.io/revision"],
-            old_rev);
+  EXPECT_EQ(
+      get_json("service", ns_.name(), "churn").value()["spec"]["selector"]["cd4ml.io/revision"],
+      old_rev);
   EXPECT_EQ(list_json("deployments", ns_.name(), "cd4ml.io/release=churn").size(), 1u)
       << "a rejected candidate never gets pods";
   EXPECT_TRUE(has_release_event("churn", "GateFailed"));
@@ -116,9 +120,15 @@ TEST_F(ModelReleaseE2E, CandidateNeverReadyIsAbortedAtTheDeadline) {
   watch("churn", 2);
   const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   // A new serving image whose pods never become ready.
-  patch_release("churn", {{"spec", {{"template", {{"spec", {{"containers", Json::array({
-      {{"name", "server"}, {"image", "serve:2-broken"},
-       {"env", Json::array({{{"name", "KWOK_NOT_READY"}, {"value", "1"}}})}}})}}}}}}}});
+  patch_release(
+      "churn",
+      {{"spec",
+        {{"template",
+          {{"spec",
+            {{"containers", Json::array({{{"name", "server"},
+                                          {"image", "serve:2-broken"},
+                                          {"env", Json::array({{{"name", "KWOK_NOT_READY"},
+                                                                {"value", "1"}}})}}})}}}}}}}});
   const Json r = wait_for_phase("churn", "Degraded", 60s);
   const Json* stalled = condition(r, "Stalled");
   ASSERT_NE(stalled, nullptr);
@@ -129,7 +139,8 @@ TEST_F(ModelReleaseE2E, CandidateNeverReadyIsAbortedAtTheDeadline) {
     auto d = get_json("deployment", ns_.name(), "churn-" + candidate);
     return d && (*d)["spec"]["replicas"] == 0;
   });
-  EXPECT_EQ(get_json("service", ns_.name(), "churn-preview").value()["spec"]["selector"]["cd4ml.io/revision"],
+  EXPECT_EQ(get_json("service", ns_.name(), "churn-preview")
+                .value()["spec"]["selector"]["cd4ml.io/revision"],
             old_rev);
   EXPECT_TRUE(has_release_event("churn", "ProgressDeadlineExceeded"));
   EXPECT_EQ(watcher_->active_history(), std::vector<std::string>{old_rev});
@@ -143,21 +154,26 @@ TEST_F(ModelReleaseE2E, ManualPromotion) {
   watch("churn", 2);
   const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   wait_for_run("churn-2");
-  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}},
-                                    {"strategy", {{"blueGreen", {{"autoPromotion", false},
-                                                                 {"previewReplicas", 1}}}}}}}});
+  patch_release(
+      "churn",
+      {{"spec",
+        {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}},
+         {"strategy", {{"blueGreen", {{"autoPromotion", false}, {"previewReplicas", 1}}}}}}}});
   const Json waiting = wait_for_phase("churn", "AwaitingPromotion");
   const std::string candidate = waiting["status"]["previewRevision"];
   EXPECT_EQ(waiting["status"]["activeRevision"], old_rev);
-  EXPECT_EQ(get_json("service", ns_.name(), "churn-preview").value()["spec"]["selector"]["cd4ml.io/revision"],
+  EXPECT_EQ(get_json("service", ns_.name(), "churn-preview")
+                .value()["spec"]["selector"]["cd4ml.io/revision"],
             candidate);
-  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"], 1);
+  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"],
+            1);
   kubectl_ok({"annotate", "mr", "churn", "-n", ns_.name(), "cd4ml.io/promote=" + candidate});
   const Json r = wait_until_release("churn", "promoted candidate", [&](const Json& mr) {
     return mr.value("/status/activeRevision"_json_pointer, std::string()) == candidate &&
            mr.value("/status/phase"_json_pointer, std::string()) == "Healthy";
   });
-  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"], 2);
+  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"],
+            2);
   EXPECT_EQ(r["metadata"]["annotations"]["cd4ml.io/promote"], candidate);
   expect_no_violations();
 }
@@ -165,8 +181,9 @@ TEST_F(ModelReleaseE2E, ManualPromotion) {
 TEST_F(ModelReleaseE2E, AbortAnnotationStopsTheCandidate) {
   apply_json(training_run("churn-1", 0.9));
   apply_json(training_run("churn-2", 0.93));
-  apply_json(release("churn", "churn-1",
-                     {{"strategy", {{"blueGreen", {{"autoPromotion", false}, {"previewReplicas", 1}}}}}}));
+  apply_json(
+      release("churn", "churn-1",
+              {{"strategy", {{"blueGreen", {{"autoPromotion", false}, {"previewReplicas", 1}}}}}}));
   watch("churn", 2);
   const Json first = wait_for_phase("churn", "AwaitingPromotion");
   kubectl_ok({"annotate", "mr", "churn", "-n", ns_.name(),
@@ -176,16 +193,18 @@ TEST_F(ModelReleaseE2E, AbortAnnotationStopsTheCandidate) {
   patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}}}}});
   const std::string candidate =
       wait_for_phase("churn", "AwaitingPromotion")["status"]["previewRevision"];
-  kubectl_ok({"annotate", "mr", "churn", "-n", ns_.name(), "--overwrite", "cd4ml.io/abort=" + candidate});
+  kubectl_ok(
+      {"annotate", "mr", "churn", "-n", ns_.name(), "--overwrite", "cd4ml.io/abort=" + candidate});
   const Json r = wait_for_phase("churn", "Degraded");
   EXPECT_EQ((*condition(r, "Stalled"))["reason"], "Aborted");
   EXPECT_EQ(r["status"]["activeRevision"], old_rev);
   wait_until("preview back on the active revision", 30s, [&] {
-    return get_json("service", ns_.name(), "churn-preview").value()["spec"]["selector"]["cd4ml.io/revision"] ==
-           old_rev;
+    return get_json("service", ns_.name(), "churn-preview")
+               .value()["spec"]["selector"]["cd4ml.io/revision"] == old_rev;
   });
   wait_until("aborted candidate scaled to 0", 30s, [&] {
-    return get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"] == 0;
+    return get_json("deployment", ns_.name(), "churn-" + candidate).value()["spec"]["replicas"] ==
+           0;
   });
   EXPECT_TRUE(has_release_event("churn", "Aborted"));
   expect_no_violations();
@@ -194,10 +213,12 @@ TEST_F(ModelReleaseE2E, AbortAnnotationStopsTheCandidate) {
 TEST_F(ModelReleaseE2E, FastRollbackReusesTheKeptDeployment) {
   apply_json(training_run("churn-1", 0.9));
   apply_json(training_run("churn-2", 0.93));
-  apply_json(release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 1}}}}}}));
+  apply_json(
+      release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 1}}}}}}));
   watch("churn", 2);
   const std::string first = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
-  const std::string first_uid = get_json("deployment", ns_.name(), "churn-" + first).value()["metadata"]["uid"];
+  const std::string first_uid =
+      get_json("deployment", ns_.name(), "churn-" + first).value()["metadata"]["uid"];
   wait_for_run("churn-2");
   patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}}}}});
   wait_until_release("churn", "second revision active", [&](const Json& mr) {
@@ -212,7 +233,8 @@ TEST_F(ModelReleaseE2E, FastRollbackReusesTheKeptDeployment) {
     return mr.value("/status/activeRevision"_json_pointer, std::string()) == first &&
            mr.value("/status/phase"_json_pointer, std::string()) == "Healthy";
   });
-  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + first).value()["metadata"]["uid"], first_uid)
+  EXPECT_EQ(get_json("deployment", ns_.name(), "churn-" + first).value()["metadata"]["uid"],
+            first_uid)
       << "the kept Deployment is reused";
   EXPECT_EQ(list_json("deployments", ns_.name(), "cd4ml.io/release=churn").size(), 2u);
   EXPECT_TRUE(has_release_event("churn", "RolledBack"));
@@ -226,25 +248,30 @@ TEST_F(ModelReleaseE2E, DeletingTheReleaseRemovesWhatItOwns) {
   kubectl_ok({"delete", "mr", "churn", "-n", ns_.name()});
   wait_until("Deployments and Services garbage-collected", 60s, [&] {
     return list_json("deployments", ns_.name(), "cd4ml.io/release=churn").empty() &&
-           !get_json("service", ns_.name(), "churn") && !get_json("service", ns_.name(), "churn-preview");
+           !get_json("service", ns_.name(), "churn") &&
+           !get_json("service", ns_.name(), "churn-preview");
   });
-  EXPECT_TRUE(get_json("trainingrun", ns_.name(), "churn-1")) << "the TrainingRun is not the release's";
+  EXPECT_TRUE(get_json("trainingrun", ns_.name(), "churn-1"))
+      << "the TrainingRun is not the release's";
 }
 
 TEST_F(ModelReleaseE2E, ServiceItDoesNotOwnIsNeverModified) {
-  const Json foreign = {{"apiVersion", "v1"},
-                        {"kind", "Service"},
-                        {"metadata", {{"name", "churn"}, {"namespace", ns_.name()}}},
-                        {"spec", {{"selector", {{"app", "legacy"}}}, {"ports", Json::array({{{"port", 80}}})}}}};
+  const Json foreign = {
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata", {{"name", "churn"}, {"namespace", ns_.name()}}},
+      {"spec", {{"selector", {{"app", "legacy"}}}, {"ports", Json::array({{{"port", 80}}})}}}};
   apply_json(foreign);
-  const std::string rv = get_json("service", ns_.name(), "churn").value()["metadata"]["resourceVersion"];
+  const std::string rv =
+      get_json("service", ns_.name(), "churn").value()["metadata"]["resourceVersion"];
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1"));
   const Json r = wait_until_release("churn", "Stalled ServiceConflict", [&](const Json& mr) {
     const Json* stalled = condition(mr, "Stalled");
     return stalled && (*stalled)["reason"] == "ServiceConflict";
   });
-  EXPECT_NE((*condition(r, "Stalled"))["message"].get<std::string>().find("Service churn"), std::string::npos);
+  EXPECT_NE((*condition(r, "Stalled"))["message"].get<std::string>().find("Service churn"),
+            std::string::npos);
   const auto after = get_json("service", ns_.name(), "churn").value();
   EXPECT_EQ(after["metadata"]["resourceVersion"], rv);
   EXPECT_EQ(after["spec"]["selector"], Json({{"app", "legacy"}}));
@@ -272,7 +299,8 @@ TEST_F(ModelReleaseE2E, DeletedActiveDeploymentIsRecreated) {
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1"));
   const std::string rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
-  const std::string uid = get_json("deployment", ns_.name(), "churn-" + rev).value()["metadata"]["uid"];
+  const std::string uid =
+      get_json("deployment", ns_.name(), "churn-" + rev).value()["metadata"]["uid"];
   kubectl_ok({"delete", "deployment", "churn-" + rev, "-n", ns_.name()});
   wait_until("a new Deployment for the active revision", 60s, [&] {
     auto d = get_json("deployment", ns_.name(), "churn-" + rev);
@@ -280,7 +308,9 @@ TEST_F(ModelReleaseE2E, DeletedActiveDeploymentIsRecreated) {
   });
   wait_for_phase("churn", "Healthy");
   EXPECT_TRUE(has_release_event("churn", "DeploymentRecreated"));
-  EXPECT_EQ(get_json("service", ns_.name(), "churn").value()["spec"]["selector"]["cd4ml.io/revision"], rev);
+  EXPECT_EQ(
+      get_json("service", ns_.name(), "churn").value()["spec"]["selector"]["cd4ml.io/revision"],
+      rev);
 }
 
 TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
@@ -291,13 +321,18 @@ TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
   const std::vector<Case> cases = {
       {{{"model", {{"trainingRunRef", {{"name", "a"}}}, {"uri", "s3://x"}, {"version", "v"}}}},
        "exactly one of trainingRunRef"},
-      {{{"model", {{"trainingRunRef", nullptr}, {"uri", "s3://x"}}}}, "uri and version go together"},
+      {{{"model", {{"trainingRunRef", nullptr}, {"uri", "s3://x"}}}},
+       "uri and version go together"},
       {{{"replicas", 0}}, "spec.replicas"},
       {{{"progressDeadlineSeconds", 0}}, "spec.progressDeadlineSeconds"},
-      {{{"gates", Json::array({{{"metric", "accuracy"}}})}}, "a gate needs min, max or compareToActive"},
-      {{{"gates", Json::array({{{"metric", "a"}, {"compareToActive", "Worse"}}})}}, "compareToActive"},
-      {{{"gates", Json::array({{{"metric", "a"}, {"min", 2}, {"max", 1}}})}}, "min must not be greater"},
-      {{{"template", {{"spec", {{"containers", Json::array()}}}}}}, "spec.template.spec.containers"},
+      {{{"gates", Json::array({{{"metric", "accuracy"}}})}},
+       "a gate needs min, max or compareToActive"},
+      {{{"gates", Json::array({{{"metric", "a"}, {"compareToActive", "Worse"}}})}},
+       "compareToActive"},
+      {{{"gates", Json::array({{{"metric", "a"}, {"min", 2}, {"max", 1}}})}},
+       "min must not be greater"},
+      {{{"template", {{"spec", {{"containers", Json::array()}}}}}},
+       "spec.template.spec.containers"},
   };
   for (const auto& c : cases) {
     Json mr = release("bad", "churn-1");

@@ -145,7 +145,9 @@ TEST_F(TrainingRunE2E, SucceedsWithMetricsAndRecordsLineage) {
   EXPECT_EQ((*condition(run, "Stalled"))["status"], "False");
   EXPECT_EQ((*condition(run, "MetricsReported"))["status"], "True");
   EXPECT_EQ(kubectl({"wait", "--for=condition=Ready", "trainingrun/churn-1", "-n", ns_.name(),
-                     "--timeout=5s"}).exit_code, 0);
+                     "--timeout=5s"})
+                .exit_code,
+            0);
 
   const auto job = get_json("job", ns_.name(), "churn-1");
   ASSERT_TRUE(job);
@@ -180,8 +182,9 @@ TEST_F(TrainingRunE2E, SucceedsWithMetricsAndRecordsLineage) {
 }
 
 TEST_F(TrainingRunE2E, MalformedMetricsStillSucceedButSayWhy) {
-  apply_json(training_run(ns_.name(), "bad-metrics",
-                          env({{"KWOK_TERMINATION_MESSAGE", R"({"metrics": {"accuracy": "high"}})"}})));
+  apply_json(
+      training_run(ns_.name(), "bad-metrics",
+                   env({{"KWOK_TERMINATION_MESSAGE", R"({"metrics": {"accuracy": "high"}})"}})));
   const Json run = wait_for_phase(ns_.name(), "bad-metrics", "Succeeded", *op_);
   EXPECT_FALSE(run["status"].contains("metrics"));
   const Json* reported = condition(run, "MetricsReported");
@@ -195,9 +198,9 @@ TEST_F(TrainingRunE2E, MalformedMetricsStillSucceedButSayWhy) {
 }
 
 TEST_F(TrainingRunE2E, FailureCarriesExitCodeAndReason) {
-  apply_json(training_run(ns_.name(), "crash",
-                          env({{"KWOK_EXIT_CODE", "3"},
-                               {"KWOK_TERMINATION_MESSAGE", "dataset shard 7 unreadable"}})));
+  apply_json(training_run(
+      ns_.name(), "crash",
+      env({{"KWOK_EXIT_CODE", "3"}, {"KWOK_TERMINATION_MESSAGE", "dataset shard 7 unreadable"}})));
   const Json run = wait_for_phase(ns_.name(), "crash", "Failed", *op_);
   const Json& failure = run["status"]["failure"];
   EXPECT_EQ(failure["reason"], "BackoffLimitExceeded");
@@ -213,8 +216,8 @@ TEST_F(TrainingRunE2E, FailureCarriesExitCodeAndReason) {
 }
 
 TEST_F(TrainingRunE2E, DeadlineExceededFailsTheRun) {
-  apply_json(training_run(ns_.name(), "slow", env({{"KWOK_HOLD", "1"}}),
-                          {{"activeDeadlineSeconds", 3}}));
+  apply_json(
+      training_run(ns_.name(), "slow", env({{"KWOK_HOLD", "1"}}), {{"activeDeadlineSeconds", 3}}));
   const Json run = wait_for_phase(ns_.name(), "slow", "Failed", *op_);
   EXPECT_EQ(run["status"]["failure"]["reason"], "DeadlineExceeded");
   const auto job = get_json("job", ns_.name(), "slow");
@@ -231,7 +234,8 @@ TEST_F(TrainingRunE2E, JobDeletedMidRunFailsAndIsNotRecreated) {
   wait_until("the deleted Job to be gone", 60s,
              [&] { return !get_json("job", ns_.name(), "held").has_value(); });
   force_reconcile(ns_.name(), "held", *op_);
-  EXPECT_FALSE(get_json("job", ns_.name(), "held").has_value()) << "a rerun must be a new TrainingRun";
+  EXPECT_FALSE(get_json("job", ns_.name(), "held").has_value())
+      << "a rerun must be a new TrainingRun";
   EXPECT_EQ(phase_of(ns_.name(), "held"), "Failed");
 }
 
@@ -258,7 +262,8 @@ TEST_F(TrainingRunE2E, ForeignJobOfTheSameNameIsLeftAlone) {
                    {{"template",
                      {{"spec",
                        {{"restartPolicy", "Never"},
-                        {"containers", Json::array({{{"name", "x"}, {"image", "other:1"},
+                        {"containers", Json::array({{{"name", "x"},
+                                                     {"image", "other:1"},
                                                      {"env", env({{"KWOK_HOLD", "1"}})}}})}}}}}}}};
   apply_json(foreign);
   const auto before = get_json("job", ns_.name(), "taken");
@@ -283,9 +288,10 @@ TEST_F(TrainingRunE2E, ForeignJobOfTheSameNameIsLeftAlone) {
 }
 
 TEST_F(TrainingRunE2E, OperatorRestartedMidRunPicksUpWhereItWas) {
-  apply_json(training_run(ns_.name(), "resume",
-                          env({{"KWOK_DURATION", "4s"},
-                               {"KWOK_TERMINATION_MESSAGE", R"({"metrics": {"accuracy": 0.91}})"}})));
+  apply_json(
+      training_run(ns_.name(), "resume",
+                   env({{"KWOK_DURATION", "4s"},
+                        {"KWOK_TERMINATION_MESSAGE", R"({"metrics": {"accuracy": 0.91}})"}})));
   wait_for_phase(ns_.name(), "resume", "Running", *op_);
   const std::string job_uid = get_json("job", ns_.name(), "resume").value()["metadata"]["uid"];
   op_->kill9();

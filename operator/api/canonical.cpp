@@ -33,8 +33,7 @@ Json prune_empty(const Json& value) {
 
 std::string canonical_json(const Json& value) {
   // nlohmann's default object type is a std::map: keys come out byte-sorted.
-  return prune_empty(value).dump(-1, ' ', /*ensure_ascii=*/false,
-                                 Json::error_handler_t::strict);
+  return prune_empty(value).dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::strict);
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -22,8 +22,7 @@ class Client {
 
   Json get(const ResourceType& type, std::string_view ns, std::string_view name);
   // NotFound becomes nullopt; other errors still throw.
-  std::optional<Json> try_get(const ResourceType& type, std::string_view ns,
-                              std::string_view name);
+  std::optional<Json> try_get(const ResourceType& type, std::string_view ns, std::string_view name);
   ListResult list(const ResourceType& type, std::string_view ns, const ListOptions& options = {});
   // Follows `continue` until the end; `page_size` items per request.
   ListResult list_all(const ResourceType& type, std::string_view ns, ListOptions options = {},

@@ -61,9 +61,17 @@ ApiError error_from_response(int http_status, std::string_view body,
 // (409 means AlreadyExists or Conflict depending on reason).
 ErrorKind kind_from_status(int http_status, std::string_view reason);
 
-inline bool is_not_found(const ApiError& e) { return e.kind() == ErrorKind::NotFound; }
-inline bool is_conflict(const ApiError& e) { return e.kind() == ErrorKind::Conflict; }
-inline bool is_already_exists(const ApiError& e) { return e.kind() == ErrorKind::AlreadyExists; }
-inline bool is_gone(const ApiError& e) { return e.kind() == ErrorKind::Gone; }
+inline bool is_not_found(const ApiError& e) {
+  return e.kind() == ErrorKind::NotFound;
+}
+inline bool is_conflict(const ApiError& e) {
+  return e.kind() == ErrorKind::Conflict;
+}
+inline bool is_already_exists(const ApiError& e) {
+  return e.kind() == ErrorKind::AlreadyExists;
+}
+inline bool is_gone(const ApiError& e) {
+  return e.kind() == ErrorKind::Gone;
+}
 
 }  // namespace cd4ml::kube

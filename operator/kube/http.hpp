@@ -12,7 +12,7 @@ struct HttpRequest {
   std::string method = "GET";  // GET, POST, PUT, PATCH, DELETE
   std::string target;          // path and query, already escaped
   std::string body;
-  std::string content_type;    // empty: no body
+  std::string content_type;  // empty: no body
   std::string accept = "application/json";
   // Whole-request deadline for ordinary calls; for streams, the longest time
   // without any byte arriving (idle timeout).

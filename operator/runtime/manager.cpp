@@ -1,9 +1,8 @@
 #include "operator/runtime/manager.hpp"
 
-#include <utility>  // before asio: Boost 1.74's awaitable.hpp misses it
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <utility>  // before asio: Boost 1.74's awaitable.hpp misses it
 
 namespace cd4ml::runtime {
 
@@ -38,7 +37,8 @@ Manager::~Manager() {
 }
 
 Informer& Manager::informer(const kube::ResourceType& type, const std::string& label_selector) {
-  auto& slot = informers_[label_selector.empty() ? type.name() : type.name() + "?" + label_selector];
+  auto& slot =
+      informers_[label_selector.empty() ? type.name() : type.name() + "?" + label_selector];
   if (!slot) {
     InformerOptions informer_options;
     informer_options.ns = options_.watch_namespace;
@@ -107,7 +107,9 @@ int Manager::run() {
       io_, options_.health_probe_bind_address,
       std::vector<HttpRoute>{
           {"/healthz",
-           [] { return std::tuple<int, std::string, std::string>{200, "text/plain", "ok"}; }},
+           [] {
+             return std::tuple<int, std::string, std::string>{200, "text/plain", "ok"};
+           }},
           {"/readyz", [this] {
              std::string waiting;
              for (const auto& [name, informer] : informers_) {
@@ -119,8 +121,8 @@ int Manager::run() {
            }}});
   metrics_server_->start();
   health_server_->start();
-  log_.info("serving probes and metrics",
-            {{"metrics", std::to_string(metrics_port())}, {"health", std::to_string(health_port())}});
+  log_.info("serving probes and metrics", {{"metrics", std::to_string(metrics_port())},
+                                           {"health", std::to_string(health_port())}});
 
   for (auto& [name, informer] : informers_) informer->start();
   {
@@ -129,7 +131,8 @@ int Manager::run() {
       stop_cv_.wait_for(lock, kSyncPollInterval);
     }
   }
-  if (!stop_requested_) log_.info("caches synced", {{"informers", std::to_string(informers_.size())}});
+  if (!stop_requested_)
+    log_.info("caches synced", {{"informers", std::to_string(informers_.size())}});
 
   auto start_controllers = [this] {
     for (auto& controller : controllers_) controller->start();
@@ -176,7 +179,8 @@ int Manager::run() {
   } else {
     const auto deadline = clock_.now() + options_.graceful_shutdown_timeout;
     for (auto& controller : controllers_) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.now());
       if (!controller->stop(std::max(left, std::chrono::milliseconds(0)))) {
         log_.error("reconciles still running at the end of the grace period",
                    {{"controller", controller->name()}});

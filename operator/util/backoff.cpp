@@ -21,6 +21,8 @@ std::chrono::milliseconds ExponentialBackoff::next() {
   return std::chrono::milliseconds(static_cast<long long>(std::max(0.0, jittered)));
 }
 
-void ExponentialBackoff::reset() { attempts_ = 0; }
+void ExponentialBackoff::reset() {
+  attempts_ = 0;
+}
 
 }  // namespace cd4ml::util

@@ -33,7 +33,8 @@ const Clock& real_clock();
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(std::chrono::system_clock::time_point wall_start =
-                           std::chrono::system_clock::time_point{std::chrono::seconds(1'700'000'000)})
+                           std::chrono::system_clock::time_point{
+                               std::chrono::seconds(1'700'000'000)})
       : wall_start_(wall_start) {}
 
   std::chrono::steady_clock::time_point now() const override {

@@ -159,9 +159,11 @@ TEST(ModelReleasePlan, GateOnMissingMetricFails) {
 
 TEST(ModelReleasePlan, CompareToActiveOnFirstReleasePassesAndThenCompares) {
   Cluster c;
-  c.release["spec"]["gates"] = Json::parse(R"([{"metric": "accuracy", "compareToActive": "NoWorse"}])");
+  c.release["spec"]["gates"] =
+      Json::parse(R"([{"metric": "accuracy", "compareToActive": "NoWorse"}])");
   first_release(c);  // nothing to compare with
-  EXPECT_EQ(c.status()["revisions"][0]["gates"][0]["message"], "no active revision to compare with");
+  EXPECT_EQ(c.status()["revisions"][0]["gates"][0]["message"],
+            "no active revision to compare with");
   c.set_model("bbb", 0.89);  // active has 0.9
   c.step();
   EXPECT_EQ(c.condition("Stalled", "reason"), "GateFailed");
@@ -181,8 +183,10 @@ TEST(ModelReleasePlan, CompareToActiveBetterWithToleranceAndDirection) {
       {R"({"metric":"accuracy","compareToActive":"Better"})", 0.91, true},
       {R"({"metric":"accuracy","compareToActive":"Better","tolerance":0.02})", 0.91, false},
       {R"({"metric":"accuracy","compareToActive":"NoWorse","tolerance":0.02})", 0.885, true},
-      {R"({"metric":"accuracy","compareToActive":"NoWorse","direction":"LowerIsBetter"})", 0.95, false},
-      {R"({"metric":"accuracy","compareToActive":"NoWorse","direction":"LowerIsBetter"})", 0.85, true},
+      {R"({"metric":"accuracy","compareToActive":"NoWorse","direction":"LowerIsBetter"})", 0.95,
+       false},
+      {R"({"metric":"accuracy","compareToActive":"NoWorse","direction":"LowerIsBetter"})", 0.85,
+       true},
   };
   for (const auto& k : cases) {
     Cluster c;
@@ -353,7 +357,8 @@ TEST(ModelReleasePlan, RollbackReusesTheKeptDeployment) {
 
 TEST(ModelReleasePlan, RollbackSkipsGatesOfThePreviouslyActiveRevision) {
   Cluster c;
-  c.release["spec"]["gates"] = Json::parse(R"([{"metric": "accuracy", "compareToActive": "NoWorse"}])");
+  c.release["spec"]["gates"] =
+      Json::parse(R"([{"metric": "accuracy", "compareToActive": "NoWorse"}])");
   const std::string a = first_release(c);
   c.set_model("bbb", 0.95);
   c.step();

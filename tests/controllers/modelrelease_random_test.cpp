@@ -38,9 +38,7 @@ TEST(ModelReleaseRandomSequences, TrafficRulesHoldThroughout) {
             if (pick(2) == 0) c.pods_up(revision_of(d), pick(4) == 0 ? pick(3) : -1);
           }
           break;
-        case 3:
-          c.advance(std::chrono::seconds(pick(90)));
-          break;
+        case 3: c.advance(std::chrono::seconds(pick(90))); break;
         case 4: {
           const std::string target = c.status().value("targetRevision", std::string());
           c.annotate(pick(4) == 0 ? "cd4ml.io/abort" : "cd4ml.io/promote", target);
@@ -53,8 +51,7 @@ TEST(ModelReleaseRandomSequences, TrafficRulesHoldThroughout) {
           c.apply(p);
           break;
         }
-        default:
-          break;
+        default: break;
       }
       c.step();
       if (testing::Test::HasFailure()) return;

@@ -72,7 +72,8 @@ struct Cluster {
     o.release = release;
     o.training_run = run;
     for (const auto& [name, d] : deployments) o.deployments.push_back(d);
-    const auto bg = release["spec"].value("strategy", Json::object()).value("blueGreen", Json::object());
+    const auto bg =
+        release["spec"].value("strategy", Json::object()).value("blueGreen", Json::object());
     const std::string name = release["metadata"]["name"];
     if (auto it = services.find(bg.value("activeService", name)); it != services.end()) {
       o.active_service = it->second;

@@ -29,15 +29,16 @@ Json make_run(Json status = Json::object()) {
 }
 
 Json make_job(const std::string& owner_uid = kRunUid) {
-  Json job = {{"apiVersion", "batch/v1"},
-              {"kind", "Job"},
-              {"metadata",
-               {{"name", "churn-1"},
-                {"namespace", "ml"},
-                {"uid", kJobUid},
-                {"ownerReferences",
-                 Json::array({{{"kind", "TrainingRun"}, {"uid", owner_uid}, {"controller", true}}})}}},
-              {"status", {{"startTime", "2027-01-15T08:00:00Z"}}}};
+  Json job = {
+      {"apiVersion", "batch/v1"},
+      {"kind", "Job"},
+      {"metadata",
+       {{"name", "churn-1"},
+        {"namespace", "ml"},
+        {"uid", kJobUid},
+        {"ownerReferences",
+         Json::array({{{"kind", "TrainingRun"}, {"uid", owner_uid}, {"controller", true}}})}}},
+      {"status", {{"startTime", "2027-01-15T08:00:00Z"}}}};
   return job;
 }
 
@@ -165,7 +166,8 @@ TEST(TrainingRunPlan, RunningNeverGoesBackToPending) {
   Json run = applied(plan_for(make_run(), std::nullopt), make_run());
   run = applied(plan_for(run, make_job(), {make_pod("Running")}), run);
   // A retry pod (backoffLimit) is Pending again.
-  const Plan p = plan_for(run, make_job(), {make_pod("Failed", terminated(1, "")), make_pod("Pending")});
+  const Plan p =
+      plan_for(run, make_job(), {make_pod("Failed", terminated(1, "")), make_pod("Pending")});
   EXPECT_TRUE(p.empty());
 }
 
@@ -216,12 +218,12 @@ TEST(TrainingRunPlan, SucceededWithoutPodReportsResultUnavailable) {
 
 TEST(TrainingRunPlan, FailedJobCarriesJobReasonAndContainerExit) {
   const Json run = applied(plan_for(make_run(), std::nullopt), make_run());
-  const Plan p = plan_for(
-      run,
-      with_job_condition(make_job(), "Failed", "BackoffLimitExceeded",
-                         "Job has reached the specified backoff limit"),
-      {make_pod("Failed", terminated(3, "bad input", "Error", "2027-01-15T08:01:00Z")),
-       make_pod("Failed", terminated(137, "", "OOMKilled", "2027-01-15T08:03:00Z"))});
+  const Plan p =
+      plan_for(run,
+               with_job_condition(make_job(), "Failed", "BackoffLimitExceeded",
+                                  "Job has reached the specified backoff limit"),
+               {make_pod("Failed", terminated(3, "bad input", "Error", "2027-01-15T08:01:00Z")),
+                make_pod("Failed", terminated(137, "", "OOMKilled", "2027-01-15T08:03:00Z"))});
   ASSERT_TRUE(p.status);
   const Json& s = *p.status;
   EXPECT_EQ(s["phase"], "Failed");
@@ -314,10 +316,12 @@ TEST(TrainingRunPlan, FinishedRunsAreNeverTouchedAgain) {
 TEST(TrainingRunPlan, ConditionTransitionTimesOnlyMoveOnFlips) {
   Json run = applied(plan_for(make_run(), std::nullopt), make_run());
   const std::string created_at = condition(run["status"], "Reconciling", "lastTransitionTime");
-  const Plan p = plan(Observed{run, make_job(), {make_pod("Running")}, kNow + std::chrono::hours(1)});
+  const Plan p =
+      plan(Observed{run, make_job(), {make_pod("Running")}, kNow + std::chrono::hours(1)});
   ASSERT_TRUE(p.status);
   EXPECT_EQ(condition(*p.status, "Reconciling", "lastTransitionTime"), created_at);
-  const Plan done = plan(Observed{applied(p, run), with_job_condition(make_job(), "Complete", ""),
+  const Plan done = plan(Observed{applied(p, run),
+                                  with_job_condition(make_job(), "Complete", ""),
                                   {make_pod("Succeeded", terminated(0, ""))},
                                   kNow + std::chrono::hours(2)});
   EXPECT_NE(condition(*done.status, "Reconciling", "lastTransitionTime"), created_at);

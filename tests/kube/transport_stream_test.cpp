@@ -247,16 +247,16 @@ TEST_F(TransportStreamTest, ShutdownAbortsAnOpenStream) {
 }
 
 TEST_F(TransportStreamTest, CancelEndsOneStreamAndLeavesTheTransportUsable) {
-  ScriptedTlsServer server(pki_.server, answer_each([](ServerConnection& c,
-                                                       const ReceivedRequest& request) {
-    if (request.target.find("watch=1") == std::string::npos) {
-      c.respond(200, "{}");
-      return;
-    }
-    c.start_chunked(200);
-    c.chunk(kAdded);
-    c.wait_for_client_close();
-  }));
+  ScriptedTlsServer server(pki_.server,
+                           answer_each([](ServerConnection& c, const ReceivedRequest& request) {
+                             if (request.target.find("watch=1") == std::string::npos) {
+                               c.respond(200, "{}");
+                               return;
+                             }
+                             c.start_chunked(200);
+                             c.chunk(kAdded);
+                             c.wait_for_client_close();
+                           }));
   auto transport = transport_to(server);
   auto handler = recorder_.handler();
   auto cancel = std::make_shared<StreamCancel>();

@@ -163,7 +163,8 @@ TEST(Metrics, RestClientFamiliesAndWriteTotal) {
   EXPECT_EQ(e.at(R"(rest_client_requests_total{code="200",resource="configmaps",verb="list"})"), 1);
   EXPECT_EQ(e.at(R"(rest_client_requests_total{code="201",resource="jobs",verb="create"})"), 1);
   EXPECT_EQ(
-      e.at(R"(rest_client_requests_total{code="409",resource="trainingruns/status",verb="update"})"),
+      e.at(
+          R"(rest_client_requests_total{code="409",resource="trainingruns/status",verb="update"})"),
       1);
   EXPECT_EQ(e.at(R"(rest_client_requests_total{code="<error>",resource="jobs",verb="get"})"), 1);
   EXPECT_EQ(e.at(R"(rest_client_request_duration_seconds_count{verb="get"})"), 1);

@@ -8,7 +8,8 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(ExponentialBackoff, DoublesFromInitialToMaxWithoutJitter) {
-  ExponentialBackoff backoff({milliseconds(800), milliseconds(30'000), 2.0, 0.0}, [] { return 0.5; });
+  ExponentialBackoff backoff({milliseconds(800), milliseconds(30'000), 2.0, 0.0},
+                             [] { return 0.5; });
   EXPECT_EQ(backoff.next(), milliseconds(800));
   EXPECT_EQ(backoff.next(), milliseconds(1600));
   EXPECT_EQ(backoff.next(), milliseconds(3200));

@@ -64,8 +64,10 @@ std::string describe(const std::map<std::string, std::string>& cache,
                     std::to_string(server.size()) + "; differences:";
   for (const auto& [name, rv] : server) {
     auto it = cache.find(name);
-    if (it == cache.end()) out += " missing:" + name;
-    else if (it->second != rv) out += " stale:" + name;
+    if (it == cache.end())
+      out += " missing:" + name;
+    else if (it->second != rv)
+      out += " stale:" + name;
   }
   for (const auto& [name, rv] : cache) {
     if (!server.count(name)) out += " extra:" + name;
@@ -146,7 +148,8 @@ TEST_F(ClientResilience, GoneAfterCompactionIsHandledByRelisting) {
   kubectl_ok({"delete", "configmap", "a-0", "-n", ns_.name()});
   create_config_maps(ns_.name(), "b-", 5);
   EXPECT_TRUE(cache_matches_server(*informer_, ns_.name()));
-  EXPECT_TRUE(wait_until("a relist after 410", 30s, [&] { return observer_.relists > relists_before; }));
+  EXPECT_TRUE(
+      wait_until("a relist after 410", 30s, [&] { return observer_.relists > relists_before; }));
   kubectl({"delete", "configmap", "elsewhere-" + ns_.name(), "-n", "default"});
 }
 
@@ -199,7 +202,8 @@ TEST_F(ClientResilience, ConflictOnUpdateIsRetriedNotLost) {
   EXPECT_GE(writer.calls, 2);
   auto cm = get_json("configmap", ns_.name(), "target");
   ASSERT_TRUE(cm);
-  EXPECT_EQ((*cm)["data"]["value"], "changed-by-someone-else") << "the other writer's change is kept";
+  EXPECT_EQ((*cm)["data"]["value"], "changed-by-someone-else")
+      << "the other writer's change is kept";
 }
 
 }  // namespace

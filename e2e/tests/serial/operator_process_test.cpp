@@ -3,6 +3,8 @@
 // when nothing changes, and kill -9 at random points of rollouts. Serial:
 // these stop cluster components or measure idle traffic.
 
+#include "operator_process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -11,7 +13,6 @@
 #include "cluster.hpp"
 #include "kube_session.hpp"
 #include "modelrelease_fixture.hpp"
-#include "operator_process.hpp"
 
 namespace cd4ml::e2e {
 namespace {
@@ -66,13 +67,15 @@ TEST_F(OperatorProcessE2E, OnlyTheLeaderReconcilesAndKillNineHandsOver) {
   OperatorProcess& follower = leader_status(a) == 1.0 ? b : a;
 
   apply_json(simple_run(ns_.name(), "first"));
-  ASSERT_TRUE(wait_until("first Succeeded", 60s, [&] { return run_succeeded(ns_.name(), "first"); }));
+  ASSERT_TRUE(
+      wait_until("first Succeeded", 60s, [&] { return run_succeeded(ns_.name(), "first"); }));
   EXPECT_GT(trainingrun_reconciles(leader), 0);
   EXPECT_EQ(trainingrun_reconciles(follower), 0) << "the follower must not reconcile";
 
   const auto killed_at = std::chrono::steady_clock::now();
   leader.kill9();
-  ASSERT_TRUE(wait_until("the follower takes over", 40s, [&] { return leader_status(follower) == 1.0; }));
+  ASSERT_TRUE(
+      wait_until("the follower takes over", 40s, [&] { return leader_status(follower) == 1.0; }));
   const auto handover = std::chrono::steady_clock::now() - killed_at;
   // Lease duration (15 s) + retry period (2 s), judged by local observation;
   // 1 s more for scraping and scheduling on a loaded machine.
@@ -108,9 +111,11 @@ TEST_F(OperatorProcessE2E, GracefulShutdownReleasesTheLeaseAtOnce) {
 }
 
 TEST_F(OperatorProcessE2E, LeaderThatCannotRenewStopsAtOnce) {
-  OperatorProcess op({{"--namespace=" + ns_.name(), "--leader-elect",
-                       "--leader-election-namespace=" + ns_.name(), "--leader-election-id=e2e-leader"},
-                      {}, "operator"});
+  OperatorProcess op(
+      {{"--namespace=" + ns_.name(), "--leader-elect", "--leader-election-namespace=" + ns_.name(),
+        "--leader-election-id=e2e-leader"},
+       {},
+       "operator"});
   op.start();
   ASSERT_TRUE(wait_until("leading", 30s, [&] { return op.running() && leader_status(op) == 1.0; }));
   cluster_ctl({"stop", "kube-apiserver"});
@@ -130,7 +135,8 @@ TEST_F(OperatorProcessE2E, IdleOperatorWithTwoHundredObjectsMakesNoWrites) {
   op.start();
   ASSERT_TRUE(op.wait_ready());
   Json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", Json::array()}};
-  for (int i = 0; i < 70; ++i) list["items"].push_back(simple_run(ns_.name(), "idle-" + std::to_string(i)));
+  for (int i = 0; i < 70; ++i)
+    list["items"].push_back(simple_run(ns_.name(), "idle-" + std::to_string(i)));
   kubectl_ok({"apply", "-f", "-"}, list.dump());
   ASSERT_TRUE(wait_until("all 70 runs Succeeded", 300s, [&] {
     int done = 0;
@@ -145,16 +151,16 @@ TEST_F(OperatorProcessE2E, IdleOperatorWithTwoHundredObjectsMakesNoWrites) {
                               list_json("pods", ns_.name()).size();
   EXPECT_GE(watched, 200u);
   // Let the last status writes and Events drain, then measure a quiet minute.
-  ASSERT_TRUE(wait_until("work queues empty", 30s, [&] {
-    return op.metric("workqueue_depth") == 0.0;
-  }));
+  ASSERT_TRUE(
+      wait_until("work queues empty", 30s, [&] { return op.metric("workqueue_depth") == 0.0; }));
   const double before = op.write_requests();
   const double reconciles_before = op.metric("controller_runtime_reconcile_total");
   std::this_thread::sleep_for(std::chrono::seconds(60));  // the measurement window itself
   EXPECT_EQ(op.write_requests(), before) << "writes during an idle minute";
-  std::cout << "[ MEASURED ] idle minute with " << watched << " watched objects: "
-            << op.write_requests() - before << " writes, "
-            << op.metric("controller_runtime_reconcile_total") - reconciles_before << " reconciles\n";
+  std::cout << "[ MEASURED ] idle minute with " << watched
+            << " watched objects: " << op.write_requests() - before << " writes, "
+            << op.metric("controller_runtime_reconcile_total") - reconciles_before
+            << " reconciles\n";
 }
 
 // kill -9 at random points of rollouts (and one API server restart), then
@@ -167,9 +173,11 @@ TEST_F(ChaosE2E, KillNineDuringRolloutsNeverBreaksTraffic) {
   apply_json(training_run("churn-1", 0.90));
   apply_json(training_run("churn-2", 0.91));
   apply_json(training_run("churn-3", 0.92));
-  apply_json(release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}}}));
+  apply_json(
+      release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}}}));
   watch("churn", 2);
-  std::vector<std::string> actives = {wait_for_phase("churn", "Healthy")["status"]["activeRevision"]};
+  std::vector<std::string> actives = {
+      wait_for_phase("churn", "Healthy")["status"]["activeRevision"]};
   wait_for_run("churn-2");
   wait_for_run("churn-3");
 
@@ -184,10 +192,13 @@ TEST_F(ChaosE2E, KillNineDuringRolloutsNeverBreaksTraffic) {
       if (i == 4 && std::string(next) == "churn-3") cluster_ctl({"restart", "kube-apiserver"});
       op_->start();
     }
-    const Json r = wait_until_release("churn", std::string("rollout to ") + next, [&](const Json& mr) {
-      return mr.value("/status/phase"_json_pointer, std::string()) == "Healthy" &&
-             mr.value("/status/lineage/trainingRun"_json_pointer, std::string()) == next;
-    }, 120s);
+    const Json r = wait_until_release(
+        "churn", std::string("rollout to ") + next,
+        [&](const Json& mr) {
+          return mr.value("/status/phase"_json_pointer, std::string()) == "Healthy" &&
+                 mr.value("/status/lineage/trainingRun"_json_pointer, std::string()) == next;
+        },
+        120s);
     actives.push_back(r["status"]["activeRevision"]);
   }
   EXPECT_EQ(kills, 16);

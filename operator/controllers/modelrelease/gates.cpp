@@ -50,7 +50,9 @@ GateResult compare(const api::Gate& gate, double value, const std::optional<Metr
   const double gain = gate.higher_is_better ? value - reference : reference - value;
   r.passed = better_required ? gain > gate.tolerance : gain >= -gate.tolerance;
   r.message = gate.metric + " " + number(value) + " vs active " + number(reference) +
-              (r.passed ? "" : better_required ? ": not better" : ": worse");
+              (r.passed          ? ""
+               : better_required ? ": not better"
+                                 : ": worse");
   return r;
 }
 
@@ -63,8 +65,8 @@ std::vector<GateResult> evaluate_gates(const std::vector<api::Gate>& gates,
   for (const auto& gate : gates) {
     auto it = candidate.find(gate.metric);
     if (it == candidate.end()) {
-      results.push_back({gate.metric, gate.metric, false,
-                         "the candidate reported no metric " + gate.metric});
+      results.push_back(
+          {gate.metric, gate.metric, false, "the candidate reported no metric " + gate.metric});
       continue;
     }
     results.push_back(gate.compare_to_active.empty() ? check_bounds(gate, it->second)
@@ -92,8 +94,8 @@ std::string describe_failures(const std::vector<GateResult>& results) {
 nlohmann::json to_json(const std::vector<GateResult>& results) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : results) {
-    out.push_back({{"metric", r.metric}, {"rule", r.rule}, {"passed", r.passed},
-                   {"message", r.message}});
+    out.push_back(
+        {{"metric", r.metric}, {"rule", r.rule}, {"passed", r.passed}, {"message", r.message}});
   }
   return out;
 }

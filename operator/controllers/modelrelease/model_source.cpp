@@ -66,7 +66,8 @@ ModelSource resolve_model(const api::ReleaseSpec& spec, const std::optional<Json
     m.version = spec.model_version;
     m.uri = spec.model_uri;
     m.metrics = spec.model_metrics;
-    m.lineage = {{"modelVersion", m.version}, {"modelURI", m.uri}, {"metrics", metrics_json(m.metrics)}};
+    m.lineage = {
+        {"modelVersion", m.version}, {"modelURI", m.uri}, {"metrics", metrics_json(m.metrics)}};
     return m;
   }
   if (!training_run) {

@@ -17,14 +17,16 @@ using Json = nlohmann::json;
 struct ModelSource {
   enum class State { Ready, Waiting, Failed };
   State state = State::Waiting;
-  std::string reason;   // Waiting/Failed: TrainingRunNotFound, TrainingRunNotReady, TrainingRunFailed
+  std::string
+      reason;  // Waiting/Failed: TrainingRunNotFound, TrainingRunNotReady, TrainingRunFailed
   std::string message;  // for status and Events
 
   std::string version;
   std::string uri;
   std::map<std::string, double> metrics;
   std::string training_run;  // "" for uri + version
-  Json lineage;              // {trainingRun, modelVersion, modelURI, code, data, params, metrics, artifactDigest}
+  Json lineage;              // {trainingRun, modelVersion, modelURI, code, data, params, metrics,
+                             // artifactDigest}
 };
 
 ModelSource resolve_model(const api::ReleaseSpec& spec, const std::optional<Json>& training_run);

@@ -161,8 +161,8 @@ void Planner::load_records() {
     // status write. Rebuild the record from what the Deployment carries.
     const Json annotations = d.value("/metadata/annotations"_json_pointer, Json::object());
     const Json lineage = Json::parse(annotations.value(kLineageAnnotation, "{}"), nullptr, false);
-    const std::string created = d.value("/metadata/creationTimestamp"_json_pointer,
-                                        api::rfc3339(o_.now));
+    const std::string created =
+        d.value("/metadata/creationTimestamp"_json_pointer, api::rfc3339(o_.now));
     Json rec = {{"revision", revision},
                 {"modelVersion", d.value("/metadata/labels"_json_pointer, Json::object())
                                      .value(api::label::kModelVersion, "")},
@@ -171,8 +171,8 @@ void Planner::load_records() {
                 {"state", state::kInactive},
                 {"createdAt", created},
                 {"progressingSince", created},
-                {"metrics", lineage.is_object() ? lineage.value("metrics", Json::object())
-                                                : Json::object()}};
+                {"metrics",
+                 lineage.is_object() ? lineage.value("metrics", Json::object()) : Json::object()}};
     if (lineage.is_object() && lineage.contains("trainingRun")) {
       rec["trainingRun"] = lineage["trainingRun"];
     }
@@ -192,17 +192,17 @@ bool Planner::services_conflict() {
   }
   if (message.empty()) return false;
   conflict_ = true;
-  const bool already = api::condition_is_true(old_status_.value("conditions", Json()), cond::kStalled) &&
-                       str(old_status_, "phase") == rphase::kDegraded &&
-                       old_status_.value("message", "") == message;
+  const bool already =
+      api::condition_is_true(old_status_.value("conditions", Json()), cond::kStalled) &&
+      str(old_status_, "phase") == rphase::kDegraded && old_status_.value("message", "") == message;
   if (!already) event("Warning", "ServiceConflict", message);
   status_["phase"] = rphase::kDegraded;
   status_["message"] = message;
   status_["observedGeneration"] = generation_;
   api::set_condition(status_["conditions"], {cond::kReady, false, "ServiceConflict", message},
                      generation_, o_.now);
-  api::set_condition(status_["conditions"],
-                     {cond::kReconciling, false, "ServiceConflict", message}, generation_, o_.now);
+  api::set_condition(status_["conditions"], {cond::kReconciling, false, "ServiceConflict", message},
+                     generation_, o_.now);
   api::set_condition(status_["conditions"], {cond::kStalled, true, "ServiceConflict", message},
                      generation_, o_.now);
   // The foreign Service is not in the operator's (labelled) cache: look again later.
@@ -232,7 +232,8 @@ void Planner::find_active() {
     } else if (!is_active && str(rec, "state") == state::kActive) {
       rec["state"] = state::kInactive;
       if (!rec.contains("scaleDownAt")) {
-        rec["scaleDownAt"] = api::rfc3339(o_.now + std::chrono::seconds(spec_.scale_down_delay_seconds));
+        rec["scaleDownAt"] =
+            api::rfc3339(o_.now + std::chrono::seconds(spec_.scale_down_delay_seconds));
       }
     }
   }
@@ -321,7 +322,8 @@ void Planner::advance_candidate() {
   if (annotations.value(api::annotation::kAbort, "") == target_) {
     finish_candidate(rec, state::kAborted, "Aborted",
                      "aborted by annotation " + std::string(api::annotation::kAbort));
-    event("Warning", "Aborted", "revision " + target_ + " (model " + version + ") aborted by annotation");
+    event("Warning", "Aborted",
+          "revision " + target_ + " (model " + version + ") aborted by annotation");
     return;
   }
 
@@ -333,7 +335,9 @@ void Planner::advance_candidate() {
     // predates) the gates, and cannot beat itself on compareToActive.
     Json skipped = Json::array();
     for (const auto& gate : spec_.gates) {
-      skipped.push_back({{"metric", gate.metric}, {"rule", gate.metric}, {"passed", true},
+      skipped.push_back({{"metric", gate.metric},
+                         {"rule", gate.metric},
+                         {"passed", true},
                          {"message", "skipped: same model as the active revision"}});
     }
     rec["gates"] = skipped;
@@ -346,7 +350,8 @@ void Planner::advance_candidate() {
     if (!all_passed(results)) {
       const std::string why = describe_failures(results);
       finish_candidate(rec, state::kRejected, "GateFailed", why);
-      event("Warning", "GateFailed", "revision " + target_ + " (model " + version + ") rejected: " + why);
+      event("Warning", "GateFailed",
+            "revision " + target_ + " (model " + version + ") rejected: " + why);
       return;
     }
   }
@@ -392,11 +397,12 @@ void Planner::advance_candidate() {
     const auto since = time_at(rec, "progressingSince").value_or(o_.now);
     const auto deadline = since + std::chrono::seconds(spec_.progress_deadline_seconds);
     if (o_.now >= deadline) {
-      const std::string why = "not available within " +
-                              std::to_string(spec_.progress_deadline_seconds) + "s";
+      const std::string why =
+          "not available within " + std::to_string(spec_.progress_deadline_seconds) + "s";
       finish_candidate(rec, state::kAborted, "ProgressDeadlineExceeded", why);
       event("Warning", "ProgressDeadlineExceeded",
-            "revision " + target_ + " (model " + version + ") " + why + "; traffic stays where it was");
+            "revision " + target_ + " (model " + version + ") " + why +
+                "; traffic stays where it was");
       if (preview_ == target_) preview_.clear();
       return;
     }
@@ -428,9 +434,11 @@ void Planner::advance_candidate() {
   preview_ = target_;
   const std::string from = previous.empty() ? std::string() : " (was " + previous + ")";
   if (rollback) {
-    event("Normal", "RolledBack", "rolled back to revision " + target_ + " (model " + version + ")" + from);
+    event("Normal", "RolledBack",
+          "rolled back to revision " + target_ + " (model " + version + ")" + from);
   } else {
-    event("Normal", "Promoted", "revision " + target_ + " (model " + version + ") is now active" + from);
+    event("Normal", "Promoted",
+          "revision " + target_ + " (model " + version + ") is now active" + from);
   }
 }
 
@@ -507,8 +515,10 @@ void Planner::settle_replicas() {
     RevisionModel model{active_, source_.version, source_.uri, source_.lineage};
     plan_.create_deployments.push_back(build_deployment(o_.release, spec_, model, spec_.replicas));
     event("Warning", "DeploymentRecreated",
-          "Deployment " + deployment_name(name_, active_) + " of the active revision was missing; "
-          "recreated it" + (rec ? " (model " + str(*rec, "modelVersion") + ")" : std::string()));
+          "Deployment " + deployment_name(name_, active_) +
+              " of the active revision was missing; "
+              "recreated it" +
+              (rec ? " (model " + str(*rec, "modelVersion") + ")" : std::string()));
   }
   if (!active_.empty()) scale(active_, spec_.replicas);
   for (auto& rec : records_) {
@@ -523,7 +533,8 @@ void Planner::settle_replicas() {
       rec.erase("scaleDownAt");
     }
     const Json* dep = deployment(revision);
-    if (dep == nullptr || spec_replicas(*dep) == 0 || selected_by_desired_services(revision)) continue;
+    if (dep == nullptr || spec_replicas(*dep) == 0 || selected_by_desired_services(revision))
+      continue;
     scale(revision, 0);
     if (str(rec, "reason") == "Replaced") {
       event("Normal", "ScaledDown", "previous revision " + revision + " scaled down to 0");
@@ -561,9 +572,8 @@ void Planner::prune() {
                                                    str(rec, "revision")) != dropped.end();
                                 }),
                  records_.end());
-  std::sort(records_.begin(), records_.end(), [](const Json& a, const Json& b) {
-    return str(a, "createdAt") < str(b, "createdAt");
-  });
+  std::sort(records_.begin(), records_.end(),
+            [](const Json& a, const Json& b) { return str(a, "createdAt") < str(b, "createdAt"); });
 }
 
 void Planner::write_status() {
@@ -589,9 +599,9 @@ void Planner::write_status() {
   bool stalled = false;
   const Json* target_rec = record(target_);
   const std::string target_state = target_rec ? str(*target_rec, "state") : "";
-  const std::string serving =
-      active_.empty() ? std::string("nothing is serving")
-                      : "serving revision " + active_ + " (model " + str(status_, "activeModelVersion") + ")";
+  const std::string serving = active_.empty() ? std::string("nothing is serving")
+                                              : "serving revision " + active_ + " (model " +
+                                                    str(status_, "activeModelVersion") + ")";
   if (source_.state == ModelSource::State::Failed) {
     phase = rphase::kDegraded;
     reason = source_.reason;
@@ -617,7 +627,8 @@ void Planner::write_status() {
     } else if (dep != nullptr && spec_replicas(*dep) != spec_.replicas) {
       phase = rphase::kProgressing;
       reason = "Scaling";
-      message = "scaling revision " + active_ + " to " + std::to_string(spec_.replicas) + " replicas";
+      message =
+          "scaling revision " + active_ + " to " + std::to_string(spec_.replicas) + " replicas";
     } else {
       phase = rphase::kDegraded;
       reason = "ActiveUnavailable";
@@ -643,7 +654,8 @@ void Planner::write_status() {
   // Degraded without Stalled (the active revision lost pods) is still
   // Reconciling: kstatus tools must not read it as healthy.
   const bool reconciling = !healthy && !stalled;
-  api::set_condition(status_["conditions"], {cond::kReady, healthy, reason, message}, generation_, o_.now);
+  api::set_condition(status_["conditions"], {cond::kReady, healthy, reason, message}, generation_,
+                     o_.now);
   api::set_condition(status_["conditions"], {cond::kReconciling, reconciling, reason, message},
                      generation_, o_.now);
   api::set_condition(status_["conditions"], {cond::kStalled, stalled, reason, message}, generation_,
@@ -675,6 +687,8 @@ Plan Planner::run() {
 
 }  // namespace
 
-Plan plan(const Observed& observed) { return Planner(observed).run(); }
+Plan plan(const Observed& observed) {
+  return Planner(observed).run();
+}
 
 }  // namespace cd4ml::controllers::modelrelease

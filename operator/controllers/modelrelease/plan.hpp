@@ -68,7 +68,7 @@ struct Plan {
   std::vector<Scale> scale_down;
   std::vector<std::string> delete_deployments;
   std::vector<std::string> delete_services;  // owned Services no longer named in spec
-  std::optional<Json> status;  // the whole new status, only when it changed
+  std::optional<Json> status;                // the whole new status, only when it changed
   std::vector<EventSpec> events;
   std::optional<std::chrono::milliseconds> requeue_after;
 

@@ -45,7 +45,7 @@ Observed Reconciler::observe(const Json& release) const {
 }
 
 Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& plan,
-                                              Observed& observed) {
+                                             Observed& observed) {
   const std::string& ns = meta_string(release, "namespace");
   const std::string& name = meta_string(release, "name");
   const auto log = log_.with({{"namespace", ns}, {"name", name}});
@@ -64,13 +64,12 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
       if (kube::is_already_exists(e)) return Outcome::CacheBehind;
       // Refused (invalid template, admission webhook, quota, RBAC): the plan
       // must say so in status rather than fail silently.
-      const bool permanent = e.kind() == kube::ErrorKind::Invalid ||
-                             e.kind() == kube::ErrorKind::BadRequest;
+      const bool permanent =
+          e.kind() == kube::ErrorKind::Invalid || e.kind() == kube::ErrorKind::BadRequest;
       const std::string revision =
           d.value("/metadata/labels"_json_pointer, Json::object()).value("cd4ml.io/revision", "");
-      observed.create_failures[revision] = {permanent, e.status_message().empty()
-                                                           ? std::string(e.what())
-                                                           : e.status_message()};
+      observed.create_failures[revision] = {
+          permanent, e.status_message().empty() ? std::string(e.what()) : e.status_message()};
       log.warn("Deployment refused", {{"deployment", meta_string(d, "name")}, {"error", e.what()}});
       return Outcome::Replan;
     }

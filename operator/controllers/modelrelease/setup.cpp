@@ -21,11 +21,10 @@ void setup(runtime::Manager& manager) {
   });
 
   auto& controller = manager.add_controller(
-      "modelrelease",
-      std::make_unique<Reconciler>(
-          manager.client(),
-          Caches{releases.store(), runs.store(), deployments.store(), services.store()},
-          manager.recorder(), manager.clock()));
+      "modelrelease", std::make_unique<Reconciler>(manager.client(),
+                                                   Caches{releases.store(), runs.store(),
+                                                          deployments.store(), services.store()},
+                                                   manager.recorder(), manager.clock()));
   controller.for_primary(releases);
   controller.owns(deployments, api::kModelReleaseKind);
   controller.owns(services, api::kModelReleaseKind);

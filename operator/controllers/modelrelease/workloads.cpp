@@ -54,7 +54,8 @@ std::string deployment_name(const std::string& release, const std::string& revis
 Json build_deployment(const Json& release, const api::ReleaseSpec& spec, const RevisionModel& model,
                       int replicas) {
   const std::string release_name = release["metadata"].value("name", "");
-  const Json selector = {{api::label::kRelease, release_name}, {api::label::kRevision, model.revision}};
+  const Json selector = {{api::label::kRelease, release_name},
+                         {api::label::kRevision, model.revision}};
   Json pod_labels = selector;
   pod_labels[api::label::kModelVersion] = model.version;
 
@@ -74,8 +75,8 @@ Json build_deployment(const Json& release, const api::ReleaseSpec& spec, const R
 
   Json deployment_labels = pod_labels;
   deployment_labels[api::label::kManagedBy] = api::label::kManagedByValue;
-  Json metadata = owned_metadata(release, deployment_name(release_name, model.revision),
-                                 deployment_labels);
+  Json metadata =
+      owned_metadata(release, deployment_name(release_name, model.revision), deployment_labels);
   metadata["annotations"] = {{kLineageAnnotation, model.lineage.dump()},
                              {"cd4ml.io/model-uri", model.uri}};
   return {{"apiVersion", "apps/v1"},

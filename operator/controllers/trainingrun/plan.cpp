@@ -86,11 +86,11 @@ void set_running_conditions(Context& c, const std::string& reason, const std::st
   c.set(cond::kStalled, false, reason, message);
 }
 
-void fail(Context& c, const std::string& reason, const std::string& message,
-          const Json& failure) {
+void fail(Context& c, const std::string& reason, const std::string& message, const Json& failure) {
   c.status["phase"] = api::phase::kFailed;
   c.status["failure"] = failure;
-  if (!c.status.contains("completionTime")) c.status["completionTime"] = api::rfc3339(c.observed.now);
+  if (!c.status.contains("completionTime"))
+    c.status["completionTime"] = api::rfc3339(c.observed.now);
   c.set(cond::kReady, false, reason, message);
   c.set(cond::kReconciling, false, reason, "the run has finished");
   c.set(cond::kStalled, true, reason, message);
@@ -233,8 +233,8 @@ Plan plan(const Observed& observed) {
           "the API server refused the training Job: " + observed.job_create_failure->message;
       fail(c, "JobRejected", message, {{"reason", "JobRejected"}, {"message", message}});
     } else if (observed.job_create_failure) {
-      const std::string message = "cannot create the training Job (retrying): " +
-                                  observed.job_create_failure->message;
+      const std::string message =
+          "cannot create the training Job (retrying): " + observed.job_create_failure->message;
       c.status["phase"] = api::phase::kPending;
       set_running_conditions(c, "JobCreateFailed", message);
       c.event("Warning", "JobCreateFailed", message);

@@ -62,9 +62,9 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
       } else {
         // Refused: say why in status (and fail the run if it can never work).
         log.warn("training Job refused", {{"error", e.what()}});
-        failure = CreateFailure{e.kind() == kube::ErrorKind::Invalid ||
-                                    e.kind() == kube::ErrorKind::BadRequest,
-                                e.status_message().empty() ? e.what() : e.status_message()};
+        failure = CreateFailure{
+            e.kind() == kube::ErrorKind::Invalid || e.kind() == kube::ErrorKind::BadRequest,
+            e.status_message().empty() ? e.what() : e.status_message()};
         Observed again = observe(run, std::nullopt);
         again.job_create_failure = failure;
         p = plan(again);

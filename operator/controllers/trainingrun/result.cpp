@@ -57,7 +57,8 @@ std::variant<TrainerResult, ResultError> parse_trainer_result(std::string_view m
                            "(starting with a letter or '_', at most 128 characters)"};
       }
       if (!value.is_number()) {
-        return ResultError{"metric " + quote_for_message(name) + " is not a number: " + quote_for_message(value.dump())};
+        return ResultError{"metric " + quote_for_message(name) +
+                           " is not a number: " + quote_for_message(value.dump())};
       }
       const double number = value.get<double>();
       if (!std::isfinite(number)) {

@@ -13,9 +13,9 @@ void setup(runtime::Manager& manager) {
   auto& pods = manager.informer(kube::resources::kPods, ours);
 
   auto& controller = manager.add_controller(
-      "trainingrun",
-      std::make_unique<Reconciler>(manager.client(), Caches{runs.store(), jobs.store(), pods.store()},
-                                   manager.recorder(), manager.clock()));
+      "trainingrun", std::make_unique<Reconciler>(manager.client(),
+                                                  Caches{runs.store(), jobs.store(), pods.store()},
+                                                  manager.recorder(), manager.clock()));
   controller.for_primary(runs);
   controller.owns(jobs, api::kTrainingRunKind);
   controller.watches(pods, [](const runtime::ObjectPtr& pod) {
