@@ -126,3 +126,106 @@ median() {
 }
 
 load_average() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# --- The operator as its own process (scenarios of the controllers) ---------
+#
+# start_operator NAMESPACE LOG [flag...] runs $BENCH_BIN/cd4ml-operator out of
+# cluster against the local control plane, watching only NAMESPACE (e2e tests
+# share the cluster), with /metrics and the probes on free loopback ports; it
+# waits for /readyz and sets OPERATOR_PID and OPERATOR_METRICS (host:port).
+# The operator is stopped when the scenario's subshell exits, whatever happens.
+
+# A loopback TCP port nothing listened on a moment ago.
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 20000))
+    if ! (exec 3<> "/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+}
+
+start_operator() {
+  local ns=$1 log_file=$2
+  shift 2
+  local metrics_port health_port
+  metrics_port=$(free_port)
+  health_port=$(free_port)
+  [ "$health_port" != "$metrics_port" ] || health_port=$(free_port)
+  "$BENCH_BIN/cd4ml-operator" --kubeconfig="$KUBECONFIG_FILE" --namespace="$ns" \
+    --metrics-bind-address="127.0.0.1:$metrics_port" \
+    --health-probe-bind-address="127.0.0.1:$health_port" "$@" > "$log_file" 2>&1 &
+  OPERATOR_PID=$!
+  OPERATOR_METRICS=127.0.0.1:$metrics_port
+  trap stop_operator EXIT
+  local _
+  for _ in $(seq 300); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$health_port/readyz" 2>/dev/null; then
+      log "operator $OPERATOR_PID ready (namespace $ns, metrics $OPERATOR_METRICS, log ${log_file#"$REPO_ROOT"/})"
+      return 0
+    fi
+    kill -0 "$OPERATOR_PID" 2>/dev/null || die "the operator exited: $(tail -5 "$log_file")"
+    sleep 0.2
+  done
+  die "the operator was not ready within 60 s: $(tail -5 "$log_file")"
+}
+
+# SIGTERM, then SIGKILL after 30 s; only the process start_operator started.
+stop_operator() {
+  [ -n "${OPERATOR_PID:-}" ] || return 0
+  if kill -0 "$OPERATOR_PID" 2>/dev/null; then
+    kill -TERM "$OPERATOR_PID" 2>/dev/null || true
+    local _
+    for _ in $(seq 150); do
+      kill -0 "$OPERATOR_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL "$OPERATOR_PID" 2>/dev/null || true
+  fi
+  wait "$OPERATOR_PID" 2>/dev/null || true
+  OPERATOR_PID=
+}
+
+# The operator's /metrics as a JSON array of {name, labels, value}.
+operator_metrics() {
+  curl -fsS "http://$OPERATOR_METRICS/metrics" | jq -R -s '
+    [split("\n")[] | select(test("^[a-zA-Z_:]"))
+     | capture("^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(?<labels>[^}]*)\\})?\\s+(?<value>\\S+)")
+     | {name, value: (.value | tonumber),
+        labels: ([(.labels // "") | scan("([a-zA-Z_][a-zA-Z0-9_]*)=\"([^\"]*)\"")
+                  | {(.[0]): .[1]}] | add // {})}]'
+}
+
+# Peak resident memory of the operator so far (VmHWM), in bytes.
+operator_peak_rss() { awk '/^VmHWM:/ {print $2 * 1024}' "/proc/$OPERATOR_PID/status"; }
+
+# Differences between two operator_metrics files, after minus before: requests
+# by resource and verb and by code, reconciles by controller, CPU seconds.
+metrics_delta() {
+  jq -n --slurpfile before "$1" --slurpfile after "$2" '
+    def sum_by(samples; f): reduce (samples[] | select(.name == "rest_client_requests_total"))
+      as $s ({}; .[$s | f] += $s.value);
+    def diff(a; b): reduce ((a + b) | keys_unsorted[]) as $k ({};
+      ((a[$k] // 0) - (b[$k] // 0)) as $d | if $d != 0 then .[$k] = $d else . end);
+    def requests(samples): sum_by(samples; .labels.resource + " " + .labels.verb);
+    def codes(samples): sum_by(samples; .labels.code);
+    def reconciles(samples): reduce (samples[] | select(.name == "controller_runtime_reconcile_total"))
+      as $s ({}; .[$s.labels.controller] += $s.value);
+    def cpu(samples): [samples[] | select(.name == "process_cpu_seconds_total") | .value] | add;
+    diff(requests($after[0]); requests($before[0])) as $requests
+    | {by_resource: (reduce ($requests | to_entries[]) as $e ({};
+         ($e.key | split(" ")) as [$r, $v] | .[$r][$v] = $e.value)),
+       by_code: diff(codes($after[0]); codes($before[0])),
+       reconciles: diff(reconciles($after[0]); reconciles($before[0])),
+       cpu_seconds: (cpu($after[0]) - cpu($before[0])),
+       cpu_seconds_total: cpu($after[0])}'
+}
+
+# Writes (create, update, patch, apply, delete) to RESOURCE in a metrics_delta.
+writes_to() {
+  jq --arg r "$1" '[.by_resource[$r] // {} | to_entries[]
+                    | select(.key | IN("create", "update", "patch", "apply", "delete")) | .value]
+                   | add // 0'
+}

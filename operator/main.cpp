@@ -10,6 +10,7 @@
 #include "operator/kube/config.hpp"
 #include "operator/runtime/logging.hpp"
 #include "operator/runtime/manager.hpp"
+#include "operator/util/build_info.hpp"
 
 namespace {
 
@@ -100,7 +101,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (flags.version) {
-    std::cout << "cd4ml-operator " << CD4ML_VERSION << " (commit " << CD4ML_GIT_COMMIT << ")\n";
+    std::cout << "cd4ml-operator " << cd4ml::util::version() << " (commit "
+              << cd4ml::util::git_commit() << ")\n";
     return 0;
   }
 

@@ -4,6 +4,10 @@
 //   cluster_bench populate          --namespace NS --objects LIST.json [--threads 8]
 //   cluster_bench cache-memory      --namespace NS [--expect N] [--page-size 500]
 //   cluster_bench reconcile-latency --namespace NS --objects LIST.json [--rate 20] [--workers 1]
+//   cluster_bench create-and-wait   --namespace NS --resource R --objects LIST.json [--threads 8]
+//                                   [--patch] [--deadline 900]
+//   cluster_bench release-rollouts  --namespace NS --metrics HOST:PORT [--rollouts 30]
+//                                   [--replicas 2] [--scale-down-delay 1] [--quiet 30]
 //
 // --kubeconfig defaults to the local control plane's (.cluster/kubeconfig).
 
@@ -46,6 +50,38 @@ int main(int argc, char** argv) {
   latency_cmd->add_option("--rate", latency_options.rate, "creates per second");
   latency_cmd->add_option("--workers", latency_options.workers)->check(CLI::Range(1, 64));
 
+  CreateAndWaitOptions wait_options;
+  auto* wait_cmd = app.add_subcommand(
+      "create-and-wait", "create objects in parallel, time until each reaches its goal");
+  wait_cmd->add_option("--namespace", wait_options.ns)->required();
+  wait_cmd->add_option("--resource", wait_options.resource)
+      ->required()
+      ->check(CLI::IsMember({"trainingruns", "jobs", "modelreleases"}));
+  wait_cmd->add_option("--objects", wait_options.objects_file, "List JSON, - for stdin")
+      ->required();
+  wait_cmd->add_option("--threads", wait_options.threads)->check(CLI::Range(1, 64));
+  wait_cmd->add_flag("--patch", wait_options.patch,
+                     "merge-patch each existing object's spec instead of creating it");
+  long wait_deadline = wait_options.deadline.count();
+  wait_cmd->add_option("--deadline", wait_deadline, "seconds")->check(CLI::PositiveNumber);
+
+  ReleaseRolloutsOptions rollout_options;
+  auto* rollout_cmd = app.add_subcommand(
+      "release-rollouts", "consecutive rollouts of one ModelRelease: switch latency, writes");
+  rollout_cmd->add_option("--namespace", rollout_options.ns)->required();
+  rollout_cmd->add_option("--release", rollout_options.release);
+  rollout_cmd
+      ->add_option("--metrics", rollout_options.metrics_address,
+                   "host:port of the operator's /metrics")
+      ->required();
+  rollout_cmd->add_option("--rollouts", rollout_options.rollouts)->check(CLI::Range(1, 1000));
+  rollout_cmd->add_option("--replicas", rollout_options.replicas)->check(CLI::Range(1, 100));
+  rollout_cmd->add_option("--scale-down-delay", rollout_options.scale_down_delay, "seconds")
+      ->check(CLI::Range(0, 3600));
+  long quiet = rollout_options.quiet.count();
+  rollout_cmd->add_option("--quiet", quiet, "seconds of the no-change window")
+      ->check(CLI::Range(0, 3600));
+
   CLI11_PARSE(app, argc, argv);
   try {
     cd4ml::runtime::configure_logging(cd4ml::runtime::LogFormat::Text,
@@ -57,9 +93,17 @@ int main(int argc, char** argv) {
     } else if (*memory_cmd) {
       memory_options.kubeconfig = kubeconfig;
       result = cache_memory(memory_options);
-    } else {
+    } else if (*latency_cmd) {
       latency_options.kubeconfig = kubeconfig;
       result = reconcile_latency(latency_options);
+    } else if (*wait_cmd) {
+      wait_options.kubeconfig = kubeconfig;
+      wait_options.deadline = std::chrono::seconds(wait_deadline);
+      result = create_and_wait(wait_options);
+    } else {
+      rollout_options.kubeconfig = kubeconfig;
+      rollout_options.quiet = std::chrono::seconds(quiet);
+      result = release_rollouts(rollout_options);
     }
     std::cout << result.dump() << std::endl;
     return 0;

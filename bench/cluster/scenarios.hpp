@@ -51,4 +51,41 @@ struct ReconcileLatencyOptions {
 };
 Json reconcile_latency(const ReconcileLatencyOptions& options);
 
+// Creates (or, with `patch`, merge-patches the spec of) the objects of a List
+// from `threads` threads at once while an Informer on the namespace notes when
+// each reaches its goal: a TrainingRun Succeeded, a Job Complete, a
+// ModelRelease Healthy on the current generation serving the version the
+// object names. Times are from just before the first request.
+struct CreateAndWaitOptions {
+  std::filesystem::path kubeconfig;
+  std::string ns;
+  std::string resource;  // trainingruns | jobs | modelreleases
+  std::string objects_file;
+  int threads = 8;
+  bool patch = false;
+  std::chrono::seconds deadline{900};
+};
+Json create_and_wait(const CreateAndWaitOptions& options);
+
+// One ModelRelease (uri + version models v0, v1, ...) rolled out `rollouts`
+// times, each rollout waited for until it has settled. One watcher (Informers
+// on the namespace's Deployments, Services and ModelReleases) stamps when the
+// new revision's Deployment becomes fully available and when the active
+// Service's selector moves to it; the operator's /metrics (metrics_address,
+// host:port) is read around each rollout for its writes, and once more around
+// a quiet window after the last one.
+struct ReleaseRolloutsOptions {
+  std::filesystem::path kubeconfig;
+  std::string ns;
+  std::string release = "bench";
+  std::string metrics_address;
+  int rollouts = 30;
+  int replicas = 2;
+  int scale_down_delay = 1;  // spec.strategy.blueGreen.scaleDownDelaySeconds
+  int history_limit = 2;     // the CRD's default revisionHistoryLimit
+  std::chrono::seconds settle_deadline{180};
+  std::chrono::seconds quiet{30};
+};
+Json release_rollouts(const ReleaseRolloutsOptions& options);
+
 }  // namespace cd4ml::bench

@@ -20,6 +20,7 @@
 
 #include "operator/kube/errors.hpp"
 #include "operator/kube/tls.hpp"
+#include "operator/util/build_info.hpp"
 #include "operator/util/clock.hpp"
 #include "operator/util/token_bucket.hpp"
 
@@ -165,8 +166,9 @@ struct Transport::Impl {
         dial_host(strip_brackets(config.host)),
         authority(bracket_ipv6(dial_host) + ":" + config.port),
         host_header(config.port == "443" ? bracket_ipv6(dial_host) : authority),
-        user_agent(options.user_agent.empty() ? std::string("cd4ml-operator/") + CD4ML_VERSION
-                                              : options.user_agent),
+        user_agent(options.user_agent.empty()
+                       ? std::string("cd4ml-operator/") + std::string(util::version())
+                       : options.user_agent),
         tls(make_tls_context(config)),
         bucket(options.qps, options.burst, util::real_clock()) {}
 

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <future>
 
+#include "operator/util/build_info.hpp"
 #include "support/transport_harness.hpp"
 
 namespace cd4ml::kube {
@@ -100,7 +101,8 @@ TEST_F(TransportTest, SendsMethodTargetBodyAndHeaders) {
   EXPECT_EQ(seen.header("content-length"), std::to_string(request.body.size()));
   EXPECT_EQ(seen.header("accept"), "application/json");
   EXPECT_EQ(seen.header("host"), "127.0.0.1:" + std::to_string(server.port()));
-  EXPECT_EQ(seen.header("user-agent"), std::string("cd4ml-operator/") + CD4ML_VERSION);
+  EXPECT_EQ(seen.header("user-agent"),
+            std::string("cd4ml-operator/") + std::string(util::version()));
   EXPECT_FALSE(seen.has_header("authorization"));
   ASSERT_EQ(observer_.requests().size(), 1u);
   EXPECT_EQ(observer_.requests()[0].verb, "create");

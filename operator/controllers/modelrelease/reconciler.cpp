@@ -21,6 +21,7 @@ Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecord
     : client_(client),
       caches_(caches),
       recorder_(recorder),
+      status_writer_(client, kube::resources::kModelReleases),
       clock_(clock),
       log_(runtime::Logger().with({{"controller", "modelrelease"}})) {}
 
@@ -110,7 +111,11 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
 
 runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   const runtime::ObjectPtr cached = caches_.releases.get(request.ns, request.name);
-  if (!cached) return runtime::Result::done();  // deleted: owned objects go with it
+  if (!cached) {
+    // Deleted: owned objects go with it.
+    status_writer_.forget(runtime::object_key(request.ns, request.name));
+    return runtime::Result::done();
+  }
   const Json& release = *cached;
 
   Observed observed = observe(release);
@@ -131,11 +136,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // write below meets a conflict (a retry that re-decides a status-only
   // transition records it again; the recorder folds repeats into a count).
   for (const auto& e : p.events) recorder_.record(release, e.type, e.reason, e.message);
-  if (p.status) {
-    Json updated = release;
-    updated["status"] = *p.status;
-    client_.update_status(kube::resources::kModelReleases, updated);
-  }
+  if (p.status) status_writer_.write(release, *p.status);
   for (const auto& [revision, failure] : observed.create_failures) {
     // Transient refusals (quota, RBAC, webhooks down) are retried with backoff.
     if (!failure.permanent) return runtime::Result::failed(failure.message);

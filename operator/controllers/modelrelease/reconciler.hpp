@@ -9,6 +9,7 @@
 #include "operator/runtime/event_recorder.hpp"
 #include "operator/runtime/logging.hpp"
 #include "operator/runtime/reconciler.hpp"
+#include "operator/runtime/status_writes.hpp"
 #include "operator/runtime/store.hpp"
 #include "operator/util/clock.hpp"
 
@@ -45,6 +46,7 @@ class Reconciler final : public runtime::Reconciler {
   kube::Client& client_;
   Caches caches_;
   runtime::EventRecorder& recorder_;
+  runtime::StatusWriter status_writer_;
   const util::Clock& clock_;
   runtime::Logger log_;
 };

@@ -18,6 +18,7 @@ Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecord
     : client_(client),
       caches_(caches),
       recorder_(recorder),
+      status_writer_(client, kube::resources::kTrainingRuns),
       clock_(clock),
       log_(runtime::Logger().with({{"controller", "trainingrun"}})) {}
 
@@ -34,9 +35,14 @@ Observed Reconciler::observe(const Json& run, std::optional<Json> job) const {
 
 runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   const runtime::ObjectPtr cached = caches_.runs.get(request.ns, request.name);
-  if (!cached) return runtime::Result::done();  // deleted; its Job goes with it (ownerReference)
+  if (!cached) {
+    // Deleted; its Job goes with it (ownerReference).
+    status_writer_.forget(runtime::object_key(request.ns, request.name));
+    return runtime::Result::done();
+  }
   const Json& run = *cached;
   if (api::is_terminal_phase(run.value("/status/phase"_json_pointer, std::string()))) {
+    status_writer_.forget(runtime::object_key(request.ns, request.name));
     return runtime::Result::done();
   }
   const auto log = log_.with({{"namespace", request.ns}, {"name", request.name}});
@@ -74,12 +80,10 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // Events before the status write: see the ModelRelease reconciler.
   for (const auto& e : p.events) recorder_.record(run, e.type, e.reason, e.message);
   if (p.status) {
-    Json updated = run;
-    updated["status"] = *p.status;
-    // PUT with the cached resourceVersion: if the run changed meanwhile the
-    // server answers 409 and the key is retried on fresh data, so a stale
-    // cache can never overwrite a newer phase.
-    client_.update_status(kube::resources::kTrainingRuns, updated);
+    // A PUT with a resourceVersion: if the run changed meanwhile the server
+    // answers 409 and the key is retried on fresh data, so a stale cache can
+    // never overwrite a newer phase (see runtime/status_writes.hpp).
+    status_writer_.write(run, *p.status);
     const std::string before = run.value("/status/phase"_json_pointer, std::string());
     const std::string after = p.status->value("phase", "");
     if (before != after) log.info("phase changed", {{"from", before}, {"to", after}});
