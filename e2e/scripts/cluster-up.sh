@@ -180,7 +180,7 @@ write_cmd kube-apiserver -- "$bin/kube-apiserver" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" \
   --service-account-signing-key-file="$pki/sa.key" \
-  --service-cluster-ip-range=10.0.0.0/24 \
+  --service-cluster-ip-range=10.0.0.0/16 \
   --endpoint-reconciler-type=none \
   --allow-privileged=true \
   --enable-admission-plugins=NodeRestriction \
@@ -210,7 +210,7 @@ write_cmd kube-controller-manager -- "$bin/kube-controller-manager" \
   --root-ca-file="$pki/ca.crt" \
   --cluster-signing-cert-file="$pki/ca.crt" \
   --cluster-signing-key-file="$pki/ca.key" \
-  --service-cluster-ip-range=10.0.0.0/24 \
+  --service-cluster-ip-range=10.0.0.0/16 \
   --kube-api-qps=500 \
   --kube-api-burst=1000 \
   --profiling=false

@@ -313,6 +313,44 @@ TEST_F(ModelReleaseE2E, DeletedActiveDeploymentIsRecreated) {
       rev);
 }
 
+// A Service the release needs is refused (here by a ResourceQuota; the same
+// path covers admission webhooks and an exhausted Service IP range): status
+// says so instead of a silent "Progressing", and the release recovers by
+// itself once the cause is gone.
+TEST_F(ModelReleaseE2E, RefusedServiceIsReportedAndRecoveredFrom) {
+  const Json quota = {{"apiVersion", "v1"},
+                      {"kind", "ResourceQuota"},
+                      {"metadata", {{"name", "no-services"}, {"namespace", ns_.name()}}},
+                      {"spec", {{"hard", {{"services", "0"}}}}}};
+  apply_json(quota);
+  // Quota admission needs the quota controller's first count.
+  wait_until("the quota to be counted", 60s, [&] {
+    auto q = get_json("resourcequota", ns_.name(), "no-services");
+    return q && q->contains("/status/hard/services"_json_pointer);
+  });
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(release("churn", "churn-1"));
+  watch("churn", 2);
+  const Json refused =
+      wait_until_release("churn", "the refused Service reported in status", [](const Json& mr) {
+        const Json* c = condition(mr, "Reconciling");
+        return c != nullptr && c->value("reason", "") == "ServiceWriteFailed";
+      });
+  const std::string message = refused["status"].value("message", "");
+  EXPECT_NE(message.find("exceeded quota"), std::string::npos) << message;
+  EXPECT_NE(refused["status"].value("phase", ""), "Healthy");
+  EXPECT_FALSE(get_json("service", ns_.name(), "churn").has_value());
+  EXPECT_TRUE(has_release_event("churn", "ServiceWriteFailed"));
+
+  kubectl_ok({"delete", "resourcequota", "no-services", "-n", ns_.name()});
+  const Json healthy = wait_for_phase("churn", "Healthy");
+  const std::string rev = healthy["status"]["activeRevision"];
+  EXPECT_EQ(
+      get_json("service", ns_.name(), "churn").value()["spec"]["selector"]["cd4ml.io/revision"],
+      rev);
+  expect_no_violations();
+}
+
 TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
   struct Case {
     Json spec_patch;

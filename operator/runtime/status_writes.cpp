@@ -14,27 +14,28 @@ std::string meta(const Json& object, const char* field) {
 
 }  // namespace
 
-StatusWriteMemo::Decision StatusWriteMemo::decide(const Json& cached, const Json& status) {
+bool StatusWriteMemo::may_write(const Json& cached) {
   const std::string key = object_key(cached);
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(key);
-  if (it == entries_.end()) return {};
-  const Entry& entry = it->second;
-  if (entry.uid != meta(cached, "uid") || entry.base != meta(cached, "resourceVersion")) {
-    // The cache has caught up (or the object was recreated): it is the truth again.
-    entries_.erase(it);
-    return {};
+  if (it == entries_.end()) return true;
+  if (it->second.uid == meta(cached, "uid") && it->second.base == meta(cached, "resourceVersion")) {
+    return false;
   }
-  if (entry.status == status) return {false, {}};
-  return {true, entry.written};
+  // The cache has caught up (or the object was recreated): it is the truth again.
+  entries_.erase(it);
+  return true;
 }
 
-void StatusWriteMemo::written(const Json& cached, const Json& status, const Json& response) {
-  const std::string written = meta(response, "resourceVersion");
-  if (written.empty()) return;
+void StatusWriteMemo::written(const Json& cached, const Json& response) {
+  const std::string base = meta(cached, "resourceVersion");
+  const std::string now = meta(response, "resourceVersion");
   std::lock_guard lock(mutex_);
-  entries_[object_key(cached)] =
-      Entry{meta(cached, "uid"), meta(cached, "resourceVersion"), written, status};
+  if (now.empty() || now == base) {
+    entries_.erase(object_key(cached));
+    return;
+  }
+  entries_[object_key(cached)] = Entry{meta(cached, "uid"), base};
 }
 
 void StatusWriteMemo::forget(const std::string& key) {
@@ -51,15 +52,10 @@ StatusWriter::StatusWriter(kube::Client& client, const kube::ResourceType& type)
     : client_(client), type_(type) {}
 
 bool StatusWriter::write(const Json& cached, const Json& status) {
-  const StatusWriteMemo::Decision decision = memo_.decide(cached, status);
-  if (!decision.send) return false;
+  if (!memo_.may_write(cached)) return false;
   Json updated = cached;
   updated["status"] = status;
-  if (!decision.resource_version.empty()) {
-    updated["metadata"]["resourceVersion"] = decision.resource_version;
-  }
-  const Json response = client_.update_status(type_, updated);
-  memo_.written(cached, status, response);
+  memo_.written(cached, client_.update_status(type_, updated));
   return true;
 }
 

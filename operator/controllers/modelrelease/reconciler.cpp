@@ -2,11 +2,22 @@
 
 #include "operator/api/modelrelease.hpp"
 #include "operator/controllers/modelrelease/workloads.hpp"
+#include "operator/controllers/modelrelease/write_failure.hpp"
 #include "operator/kube/errors.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 
 namespace {
+// A Service write the plan needs was refused; reported in status, retried.
+struct ServiceWriteError {
+  std::string service;
+  std::string message;
+};
+
+std::string message_of(const kube::ApiError& e) {
+  return e.status_message().empty() ? std::string(e.what()) : e.status_message();
+}
+
 const std::string& meta_string(const Json& object, const char* key) {
   static const std::string kEmpty;
   const auto meta = object.find("metadata");
@@ -81,7 +92,7 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
       try {
         client_.create(kube::resources::kServices, ns, *w.create);
       } catch (const kube::ApiError& e) {
-        if (!kube::is_already_exists(e)) throw;
+        if (!kube::is_already_exists(e)) throw ServiceWriteError{w.name, message_of(e)};
         // Not in our labelled cache: most likely someone else's Service.
         auto live = client_.try_get(kube::resources::kServices, ns, w.name);
         const api::ReleaseSpec spec = api::parse_release_spec(release);
@@ -91,7 +102,13 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
     } else {
       Json patch = selector_patch(name, w.revision);
       if (w.ports) patch["spec"]["ports"] = *w.ports;
-      client_.patch(kube::resources::kServices, ns, w.name, kube::PatchType::Merge, patch);
+      try {
+        client_.patch(kube::resources::kServices, ns, w.name, kube::PatchType::Merge, patch);
+      } catch (const kube::ApiError& e) {
+        // Gone meanwhile: the cache will say so; plain retry.
+        if (kube::is_not_found(e)) throw;
+        throw ServiceWriteError{w.name, message_of(e)};
+      }
     }
     log.info("Service selects revision", {{"service", w.name}, {"revision", w.revision}});
   }
@@ -124,7 +141,22 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // refused Deployment) is fed back and planned again; bounded, as each
   // round adds what it learnt to `observed`.
   for (int round = 0;; ++round) {
-    const Outcome outcome = apply_writes(release, p, observed);
+    Outcome outcome = Outcome::Applied;
+    try {
+      outcome = apply_writes(release, p, observed);
+    } catch (const ServiceWriteError& e) {
+      // Say why in status (only that: the plan's status assumed the write)
+      // and retry with backoff. The plan's Events are left for the retry to
+      // decide again, as some describe the write that failed.
+      const std::string message = "writing Service " + e.service + " failed: " + e.message;
+      recorder_.record(release, "Warning", kServiceWriteFailed, message);
+      const Json old_status = release.value("status", Json::object());
+      const Json status = service_write_failed_status(
+          old_status, release.value("/metadata/generation"_json_pointer, 0L), e.service, e.message,
+          clock_.wall_now());
+      if (status != old_status) status_writer_.write(release, status);
+      return runtime::Result::failed(message);
+    }
     if (outcome == Outcome::Applied) break;
     // The cache is behind our own create: write nothing more on this stale view.
     if (outcome == Outcome::CacheBehind || round == 2) {

@@ -83,10 +83,11 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
     // A PUT with a resourceVersion: if the run changed meanwhile the server
     // answers 409 and the key is retried on fresh data, so a stale cache can
     // never overwrite a newer phase (see runtime/status_writes.hpp).
-    status_writer_.write(run, *p.status);
-    const std::string before = run.value("/status/phase"_json_pointer, std::string());
-    const std::string after = p.status->value("phase", "");
-    if (before != after) log.info("phase changed", {{"from", before}, {"to", after}});
+    if (status_writer_.write(run, *p.status)) {
+      const std::string before = run.value("/status/phase"_json_pointer, std::string());
+      const std::string after = p.status->value("phase", "");
+      if (before != after) log.info("phase changed", {{"from", before}, {"to", after}});
+    }
   }
 
   if (failure && !failure->permanent) return runtime::Result::failed(failure->message);
