@@ -1,4 +1,3 @@
-#include <atomic>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -8,6 +7,7 @@
 
 #include "bench/cluster/bench_session.hpp"
 #include "bench/cluster/duration_summary.hpp"
+#include "bench/cluster/parallel_send.hpp"
 #include "bench/cluster/scenarios.hpp"
 #include "operator/kube/errors.hpp"
 #include "operator/kube/resource.hpp"
@@ -18,9 +18,6 @@ namespace cd4ml::bench {
 namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-// Throttling or a restarting server (other tests share the cluster) is retried.
-constexpr int kAttempts = 5;
 
 enum class Outcome { Waiting, Done, Failed };
 
@@ -142,47 +139,21 @@ Json create_and_wait(const CreateAndWaitOptions& options) {
     throw std::runtime_error("namespace " + options.ns + " already holds finished objects");
   }
 
-  std::atomic<std::size_t> next{0};
-  std::atomic<long> already_existed{0};
-  std::atomic<long> retries{0};
-  std::mutex failure_mutex;
-  std::string failure;
   std::vector<SteadyTime> sent(items.size());
   const SteadyTime start = std::chrono::steady_clock::now();
-  auto worker = [&] {
-    for (std::size_t i = next++; i < items.size(); i = next++) {
-      sent[i] = std::chrono::steady_clock::now();
-      for (int attempt = 1;; ++attempt) {
-        try {
-          if (options.patch) {
-            session.client().patch(type, options.ns,
-                                   items[i]["metadata"]["name"].get<std::string>(),
-                                   kube::PatchType::Merge, {{"spec", items[i]["spec"]}});
-          } else {
-            session.client().create(type, options.ns, items[i]);
-          }
-          break;
-        } catch (const kube::ApiError& e) {
-          if (!options.patch && kube::is_already_exists(e)) {
-            ++already_existed;
-            break;
-          }
-          if (attempt >= kAttempts) {
-            std::lock_guard lock(failure_mutex);
-            failure = e.what();
-            return;
-          }
-          ++retries;
-          std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+  const SendCounts counts = send_in_parallel(
+      items.size(), options.threads, !options.patch,
+      [&](std::size_t i) {
+        if (sent[i] == SteadyTime{}) sent[i] = std::chrono::steady_clock::now();
+        if (options.patch) {
+          session.client().patch(type, options.ns, items[i]["metadata"]["name"].get<std::string>(),
+                                 kube::PatchType::Merge, {{"spec", items[i]["spec"]}});
+        } else {
+          session.client().create(type, options.ns, items[i]);
         }
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int t = 0; t < options.threads; ++t) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+      },
+      "request");
   const SteadyTime all_sent = std::chrono::steady_clock::now();
-  if (!failure.empty()) throw std::runtime_error("request failed: " + failure);
 
   // Waits, saying how far it got now and then (a run takes minutes).
   const SteadyTime deadline = start + options.deadline;
@@ -225,8 +196,8 @@ Json create_and_wait(const CreateAndWaitOptions& options) {
               {"all_done_seconds", missing == 0 ? Json(seconds(last - start)) : Json(nullptr)},
               {"done_since_first_request_ms", summarize_ms(since_start)},
               {"done_since_own_request_ms", summarize_ms(since_sent)},
-              {"already_existed", already_existed.load()},
-              {"retries", retries.load()},
+              {"already_existed", counts.already_existed},
+              {"retries", counts.retries},
               {"missing", missing},
               {"failed", failed.size()}};
   if (!failed.empty()) out["failed_example"] = failed.begin()->second;
