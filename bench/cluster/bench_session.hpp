@@ -1,19 +1,9 @@
 #pragma once
-// The operator's client stack (Transport on its own io thread + Client) in a
-// benchmark process, from a kubeconfig file. Rate limits are lifted so that
-// the benchmarks measure the server and our code, not the client's throttle.
+// The operator's client stack in a benchmark process, and the options that
+// lift its rate limits so that benchmarks measure the server and our code,
+// not the client's throttle.
 
-// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>;
-#include <utility>
-// this comment keeps clang-format from sorting <utility> after it.
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <filesystem>
-#include <thread>
-
-#include "operator/kube/client.hpp"
-#include "operator/kube/config.hpp"
-#include "operator/kube/transport.hpp"
+#include "e2e/common/client_session.hpp"
 
 namespace cd4ml::bench {
 
@@ -25,31 +15,6 @@ inline kube::TransportOptions unthrottled(std::size_t connections = 8) {
   return options;
 }
 
-class BenchSession {
- public:
-  BenchSession(const std::filesystem::path& kubeconfig, kube::TransportOptions options)
-      : transport_(io_, kube::load_kubeconfig(kubeconfig), std::move(options)),
-        client_(transport_),
-        io_thread_([this] { io_.run(); }) {}
-  ~BenchSession() {
-    transport_.shutdown();
-    work_.reset();
-    io_.stop();
-    io_thread_.join();
-  }
-  BenchSession(const BenchSession&) = delete;
-  BenchSession& operator=(const BenchSession&) = delete;
-
-  kube::Transport& transport() { return transport_; }
-  kube::Client& client() { return client_; }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
-      io_.get_executor()};
-  kube::Transport transport_;
-  kube::Client client_;
-  std::thread io_thread_;
-};
+using BenchSession = e2e::ClientSession;
 
 }  // namespace cd4ml::bench

@@ -8,6 +8,7 @@
 #include "bench/cluster/duration_summary.hpp"
 #include "bench/cluster/metrics_scrape.hpp"
 #include "bench/cluster/scenarios.hpp"
+#include "e2e/common/samples.hpp"
 #include "operator/kube/resource.hpp"
 #include "operator/runtime/informer.hpp"
 
@@ -177,19 +178,11 @@ Json model_of(const std::string& version) {
 }
 
 Json release_object(const ReleaseRolloutsOptions& options, const std::string& version) {
-  return {{"apiVersion", "cd4ml.io/v1alpha1"},
-          {"kind", "ModelRelease"},
-          {"metadata", {{"name", options.release}, {"namespace", options.ns}}},
-          {"spec",
-           {{"model", model_of(version)},
-            {"replicas", options.replicas},
-            {"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", options.scale_down_delay}}}}},
-            {"template",
-             {{"spec",
-               {{"containers",
-                 Json::array({{{"name", "server"},
-                               {"image", "registry.example/serve:1"},
-                               {"ports", Json::array({{{"containerPort", 8080}}})}}})}}}}}}}};
+  Json release =
+      e2e::sample_release(options.ns, options.release, model_of(version), options.replicas);
+  release["spec"]["strategy"] = {
+      {"blueGreen", {{"scaleDownDelaySeconds", options.scale_down_delay}}}};
+  return release;
 }
 
 double count(const Json& delta, const std::string& resource,

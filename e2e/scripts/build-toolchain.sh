@@ -20,11 +20,14 @@ mkdir -p "$bin_dir"
 
 log() { echo "build-toolchain: $*" >&2; }
 
-# A component's stamp is the hash of its module files: editing go.mod/go.sum
-# (a version bump) rebuilds it, nothing else does.
-module_stamp() {
-  cat "$toolchain/$1"/go.mod "$toolchain/$1"/go.sum "$here/versions.sh" "$0" \
-    | sha256sum | cut -c1-16
+# A component's stamp is the hash of what goes into its build: module files,
+# pinned versions, ldflags, tags and packages. A version bump or a flag change
+# rebuilds that component; editing the rest of this script rebuilds nothing.
+build_stamp() {
+  local module=$1
+  shift
+  { cat "$toolchain/$module"/go.mod "$toolchain/$module"/go.sum "$here/versions.sh"
+    printf '%s\n' "$GO_BUILD_TAGS" "$@"; } | sha256sum | cut -c1-16
 }
 
 # build_component <module dir> <stamp name> <ldflags> <package=output ...>
@@ -32,7 +35,7 @@ build_component() {
   local module=$1 name=$2 ldflags=$3
   shift 3
   local stamp_file="$cache_root/stamps/$name" want
-  want=$(module_stamp "$module")
+  want=$(build_stamp "$module" "$ldflags" "$@")
   local missing=0 spec
   for spec in "$@"; do [ -x "$bin_dir/${spec#*=}" ] || missing=1; done
   if [ "$missing" = 0 ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$want" ]; then
@@ -62,6 +65,12 @@ kube_ldflags() {
   echo "$flags"
 }
 
+# helm prints this version (its default names only major.minor).
+helm_ldflags() {
+  local pkg=helm.sh/helm/v3/internal/version
+  echo "-s -w -X $pkg.version=$HELM_VERSION -X $pkg.gitTreeState=clean"
+}
+
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(etcd kwok kubernetes)
 for c in "${components[@]}"; do
@@ -77,7 +86,7 @@ for c in "${components[@]}"; do
     kwok)
       build_component kwok "kwok-$KWOK_VERSION" "-s -w" sigs.k8s.io/kwok/cmd/kwok=kwok ;;
     helm)
-      build_component helm "helm-$HELM_VERSION" "-s -w" helm.sh/helm/v3/cmd/helm=helm ;;
+      build_component helm "helm-$HELM_VERSION" "$(helm_ldflags)" helm.sh/helm/v3/cmd/helm=helm ;;
     *) log "unknown component $c"; exit 2 ;;
   esac
 done

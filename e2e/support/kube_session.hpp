@@ -1,43 +1,22 @@
 #pragma once
-// The operator's own client stack (Transport on an io thread, Client, and
-// informers) inside a test process, for tests of the client and runtime
-// against the real API server.
+// The admin's client session on the local cluster for tests of the client
+// and runtime against the real API server, and direct controls of the
+// cluster's processes.
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <memory>
-#include <thread>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "client_session.hpp"
 #include "cluster.hpp"
-#include "operator/kube/client.hpp"
-#include "operator/kube/config.hpp"
-#include "operator/kube/transport.hpp"
 
 namespace cd4ml::e2e {
 
-class KubeSession {
+// Authenticated as the admin of the local cluster.
+class KubeSession : public ClientSession {
  public:
   explicit KubeSession(kube::TransportOptions options = {})
-      : transport_(io_, kube::load_kubeconfig(kubeconfig_path()), options),
-        client_(transport_),
-        io_thread_([this] { io_.run(); }) {}
-  ~KubeSession() {
-    transport_.shutdown();
-    work_.reset();
-    io_.stop();
-    io_thread_.join();
-  }
-  kube::Transport& transport() { return transport_; }
-  kube::Client& client() { return client_; }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
-      io_.get_executor()};
-  kube::Transport transport_;
-  kube::Client client_;
-  std::thread io_thread_;
+      : ClientSession(kubeconfig_path(), std::move(options)) {}
 };
 
 // Runs e2e/scripts/cluster-ctl.sh with the given arguments; fails the test if it fails.

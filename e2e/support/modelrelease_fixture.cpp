@@ -1,5 +1,7 @@
 #include "modelrelease_fixture.hpp"
 
+#include "samples.hpp"
+
 namespace cd4ml::e2e {
 
 void ReleaseFixture::SetUp() {
@@ -15,36 +17,13 @@ void ReleaseFixture::TearDown() {
 }
 
 Json ReleaseFixture::training_run(const std::string& name, double accuracy) const {
-  const std::string result = R"({"metrics": {"accuracy": )" + std::to_string(accuracy) + "}}";
-  return {{"apiVersion", "cd4ml.io/v1alpha1"},
-          {"kind", "TrainingRun"},
-          {"metadata", {{"name", name}, {"namespace", ns_.name()}}},
-          {"spec",
-           {{"model", "churn"},
-            {"code", {{"repository", "https://git.example/ml.git"}, {"revision", "4f2a9c1"}}},
-            {"data", {{"uri", "s3://data/churn"}, {"version", "2026-11"}}},
-            {"trainer",
-             {{"image", "registry.example/trainer:1"},
-              {"env", Json::array({{{"name", "KWOK_TERMINATION_MESSAGE"}, {"value", result}}})}}},
-            // The run name keeps runs with equal metrics distinct models.
-            {"params", {{"depth", "6"}, {"run", name}}},
-            {"output", {{"uri", "s3://models"}}}}}};
+  return sample_training_run(ns_.name(), name,
+                             R"({"metrics": {"accuracy": )" + std::to_string(accuracy) + "}}");
 }
 
 Json ReleaseFixture::release(const std::string& name, const std::string& run,
                              const Json& spec_patch) const {
-  Json mr = {{"apiVersion", "cd4ml.io/v1alpha1"},
-             {"kind", "ModelRelease"},
-             {"metadata", {{"name", name}, {"namespace", ns_.name()}}},
-             {"spec",
-              {{"model", {{"trainingRunRef", {{"name", run}}}}},
-               {"replicas", 2},
-               {"template",
-                {{"spec",
-                  {{"containers",
-                    Json::array({{{"name", "server"},
-                                  {"image", "registry.example/serve:1"},
-                                  {"ports", Json::array({{{"containerPort", 8080}}})}}})}}}}}}}};
+  Json mr = sample_release(ns_.name(), name, training_run_ref(run));
   mr["spec"].merge_patch(spec_patch);
   return mr;
 }

@@ -1,6 +1,7 @@
 #include "scenarios.hpp"
 
 #include "invariant_watcher.hpp"
+#include "samples.hpp"
 
 namespace cd4ml::e2e {
 
@@ -9,21 +10,6 @@ namespace {
 std::string log_tail(const OperatorProcess& op) {
   const std::string log = op.log();
   return "\noperator log tail:\n" + log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
-}
-
-Json training_run(const std::string& ns, const std::string& name, const std::string& result) {
-  return {{"apiVersion", "cd4ml.io/v1alpha1"},
-          {"kind", "TrainingRun"},
-          {"metadata", {{"name", name}, {"namespace", ns}}},
-          {"spec",
-           {{"model", "churn"},
-            {"code", {{"repository", "https://git.example/ml.git"}, {"revision", "4f2a9c1"}}},
-            {"data", {{"uri", "s3://data/churn"}, {"version", "2026-11"}}},
-            {"trainer",
-             {{"image", "registry.example/trainer:1"},
-              {"env", Json::array({{{"name", "KWOK_TERMINATION_MESSAGE"}, {"value", result}}})}}},
-            {"params", {{"depth", "6"}, {"run", name}}},
-            {"output", {{"uri", "s3://models"}}}}}};
 }
 
 Json wait_for(const std::string& resource, const std::string& ns, const std::string& name,
@@ -75,7 +61,7 @@ const Json* condition(const Json& object, const std::string& type) {
 
 void trainingrun_succeeds_with_metrics(const std::string& ns, const OperatorProcess& op) {
   const std::string digest = "sha256:" + std::string(64, 'b');
-  apply_json(training_run(
+  apply_json(sample_training_run(
       ns, "churn-metrics",
       R"({"metrics": {"accuracy": 0.93, "f1": 0.88}, "artifactDigest": ")" + digest + "\"}"));
   const Json run = wait_for(
@@ -103,25 +89,13 @@ void trainingrun_succeeds_with_metrics(const std::string& ns, const OperatorProc
 
 void modelrelease_rolls_out_a_new_training_run(const std::string& ns, const OperatorProcess& op) {
   auto succeeded = [](const Json& r) { return at(r, "/status/phase") == "Succeeded"; };
-  apply_json(training_run(ns, "churn-1", R"({"metrics": {"accuracy": 0.9}})"));
+  apply_json(sample_training_run(ns, "churn-1", R"({"metrics": {"accuracy": 0.9}})"));
   wait_for("trainingrun", ns, "churn-1", "phase Succeeded", succeeded, op);
 
-  Json release = {
-      {"apiVersion", "cd4ml.io/v1alpha1"},
-      {"kind", "ModelRelease"},
-      {"metadata", {{"name", "churn"}, {"namespace", ns}}},
-      {"spec",
-       {{"model", {{"trainingRunRef", {{"name", "churn-1"}}}}},
-        {"replicas", 2},
-        {"revisionHistoryLimit", 0},
-        {"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}},
-        {"gates", Json::array({{{"metric", "accuracy"}, {"min", 0.8}}})},
-        {"template",
-         {{"spec",
-           {{"containers",
-             Json::array({{{"name", "server"},
-                           {"image", "registry.example/serve:1"},
-                           {"ports", Json::array({{{"containerPort", 8080}}})}}})}}}}}}}};
+  Json release = sample_release(ns, "churn", training_run_ref("churn-1"));
+  release["spec"].merge_patch({{"revisionHistoryLimit", 0},
+                               {"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}},
+                               {"gates", Json::array({{{"metric", "accuracy"}, {"min", 0.8}}})}});
   apply_json(release);
   InvariantWatcher watcher(ns, "churn", 2);
   auto healthy = [](const Json& mr) {
@@ -138,7 +112,7 @@ void modelrelease_rolls_out_a_new_training_run(const std::string& ns, const Oper
     EXPECT_EQ((*s)["spec"]["selector"]["cd4ml.io/revision"], old_rev) << svc;
   }
 
-  apply_json(training_run(ns, "churn-2", R"({"metrics": {"accuracy": 0.95}})"));
+  apply_json(sample_training_run(ns, "churn-2", R"({"metrics": {"accuracy": 0.95}})"));
   wait_for("trainingrun", ns, "churn-2", "phase Succeeded", succeeded, op);
   kubectl_ok({"patch", "modelrelease", "churn", "-n", ns, "--type=merge", "-p",
               R"({"spec": {"model": {"trainingRunRef": {"name": "churn-2"}}}})"});

@@ -30,6 +30,7 @@ bool valid_port(std::string_view port) {
 }
 
 std::optional<std::string> env(const std::string& name) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing in this process calls setenv.
   const char* value = std::getenv(name.c_str());
   if (value == nullptr) {
     return std::nullopt;

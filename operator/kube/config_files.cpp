@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
-#include <cstring>
 #include <memory>
+#include <system_error>
 
 #include "operator/kube/config.hpp"
 
@@ -15,7 +15,7 @@ namespace cd4ml::kube::config_files {
 namespace {
 // Kubeconfigs, certificates and tokens are kilobytes; anything this large is
 // a wrong path, not configuration.
-constexpr std::size_t kMaxFileBytes = 16u * 1024u * 1024u;
+constexpr std::size_t kMaxFileBytes = std::size_t{16} * 1024 * 1024;
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -30,7 +30,7 @@ std::optional<std::string> read_or_reason(const std::filesystem::path& path, std
   }
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) {
-    reason = std::strerror(errno);
+    reason = std::generic_category().message(errno);
     return std::nullopt;
   }
   std::string content;
@@ -40,12 +40,12 @@ std::optional<std::string> read_or_reason(const std::filesystem::path& path, std
     content.append(buffer, n);
     if (content.size() > kMaxFileBytes) {
       // A path pointing at /dev/zero or a huge file by mistake.
-      reason = "larger than " + std::to_string(kMaxFileBytes / (1024 * 1024)) + " MiB";
+      reason = "larger than " + std::to_string(kMaxFileBytes / (std::size_t{1024} * 1024)) + " MiB";
       return std::nullopt;
     }
     if (n < sizeof buffer) {
       if (std::ferror(file.get()) != 0) {
-        reason = std::strerror(errno);
+        reason = std::generic_category().message(errno);
         return std::nullopt;
       }
       return content;

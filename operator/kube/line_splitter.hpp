@@ -18,7 +18,7 @@ class LineTooLong : public std::runtime_error {
 
 class LineSplitter {
  public:
-  explicit LineSplitter(std::size_t max_line_bytes = 64u * 1024u * 1024u)
+  explicit LineSplitter(std::size_t max_line_bytes = std::size_t{64} * 1024 * 1024)
       : max_line_bytes_(max_line_bytes) {}
 
   // Calls on_line once per complete line (without "\n" or a trailing "\r"),

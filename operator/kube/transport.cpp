@@ -44,11 +44,11 @@ constexpr std::chrono::seconds kMaxRetryAfterWait{10};
 // closed by the server or a load balancer, so they are not reused.
 constexpr std::chrono::seconds kIdleConnectionTtl{90};
 // Error bodies of streams are Status objects; anything longer is truncated.
-constexpr std::size_t kMaxErrorBodyBytes = 1024u * 1024u;
+constexpr std::size_t kMaxErrorBodyBytes = std::size_t{1024} * 1024;
 // Beast's default (8 KiB) is too small for responses with many Warning or
 // audit headers.
 constexpr std::uint32_t kMaxHeaderBytes = 64u * 1024u;
-constexpr std::size_t kStreamReadBytes = 64u * 1024u;
+constexpr std::size_t kStreamReadBytes = std::size_t{64} * 1024;
 
 auto redirect(ErrorCode& ec) {
   return asio::redirect_error(asio::use_awaitable, ec);

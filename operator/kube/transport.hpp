@@ -48,7 +48,7 @@ struct TransportOptions {
   std::string user_agent;  // default: cd4ml-operator/<version>
   std::size_t max_idle_connections = 8;
   // Largest response body accepted in memory (a LIST of 10k objects is tens of MiB).
-  std::size_t max_body_bytes = 512u * 1024u * 1024u;
+  std::size_t max_body_bytes = std::size_t{512} * 1024 * 1024;
   RequestObserver* observer = nullptr;
 };
 

@@ -79,7 +79,10 @@ ApiError watch_error(const WatchEvent& event) {
     if (m != event.object.end() && m->is_string()) message = m->get<std::string>();
   }
   const int code = event.error_code();
-  return ApiError(kind_from_status(code, reason), code, std::move(reason), std::move(message));
+  // Decided before the call: arguments are evaluated in no fixed order, and
+  // the moves below would otherwise empty `reason` first (GCC does that).
+  const ErrorKind kind = kind_from_status(code, reason);
+  return ApiError(kind, code, std::move(reason), std::move(message));
 }
 
 std::string_view to_string(WatchEvent::Type type) {

@@ -53,7 +53,8 @@ Endpoint parse_address(const std::string& address) {
 
 using Response = http::response<http::string_body>;
 
-Response make_response(unsigned version, int status, std::string content_type, std::string body) {
+Response make_response(unsigned version, int status, std::string_view content_type,
+                       std::string body) {
   Response response{static_cast<http::status>(status), version};
   response.set(http::field::server, "cd4ml-operator");
   response.set(http::field::content_type, content_type);
@@ -140,7 +141,7 @@ struct HttpServer::Impl {
       if (route.path != target) continue;
       try {
         auto [status, content_type, body] = route.handler();
-        return make_response(version, status, std::move(content_type), std::move(body));
+        return make_response(version, status, content_type, std::move(body));
       } catch (const std::exception& e) {
         log.error("handler failed", {{"path", route.path}, {"error", e.what()}});
         return make_response(version, 500, "text/plain", "internal error\n");

@@ -30,8 +30,8 @@ struct HttpServerLimits {
   // Longest wait for a complete request (also the keep-alive idle time).
   std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds write_timeout{std::chrono::seconds(10)};
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 4 * 1024;  // probes and scrapes send no body
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
+  std::size_t max_body_bytes = std::size_t{4} * 1024;  // probes and scrapes send no body
   std::size_t max_connections = 64;
 };
 

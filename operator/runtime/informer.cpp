@@ -147,7 +147,7 @@ struct Informer::Loop {
         failure = kube::ApiError(kube::ErrorKind::Other, 0, "", e.what());
       }
     };
-    handler.on_error_body = [&failure](int status, std::string body) {
+    handler.on_error_body = [&failure](int status, const std::string& body) {
       failure = kube::error_from_response(status, body);
     };
     try {

@@ -9,13 +9,55 @@ using sim::Cluster;
 using sim::revision_for;
 using std::chrono::seconds;
 
-// Brings a fresh release to Healthy on model "aaa" and returns its revision.
-std::string first_release(Cluster& c) {
+// Rolls the release's current spec out with every pod ready, until the plan
+// is empty.
+void roll_out(Cluster& c) {
   c.step();
   c.all_pods_up();
   c.settle();
+}
+
+// Brings a fresh release to Healthy on model "aaa" and returns its revision.
+std::string first_release(Cluster& c) {
+  roll_out(c);
   EXPECT_EQ(c.phase(), "Healthy");
   return revision_for(c, "aaa");
+}
+
+// Switches the release to model `version` (accuracy 0.95), rolls it out
+// and returns its revision.
+std::string release_model(Cluster& c, const std::string& version) {
+  c.set_model(version, 0.95);
+  roll_out(c);
+  return revision_for(c, version);
+}
+
+// Switches the release to model "bbb" and brings one of its pods up: the
+// candidate is in the preview Service, not yet in the active one. Returns
+// its revision.
+std::string candidate_in_preview(Cluster& c) {
+  c.set_model("bbb", 0.95);
+  const std::string rev = revision_for(c, "bbb");
+  c.step();
+  c.pods_up(rev, 1);
+  c.step();
+  EXPECT_EQ(c.selected("churn-preview"), rev);
+  return rev;
+}
+
+// Points the release at the succeeded TrainingRun "churn-2" (model "v2") and
+// rolls it out.
+void release_from_training_run(Cluster& c) {
+  c.release["spec"]["model"] = {{"trainingRunRef", {{"name", "churn-2"}}}};
+  c.run = sim::training_run("churn-2", "v2", 0.9);
+  roll_out(c);
+}
+
+// The state the status gives each revision, by revision.
+std::map<std::string, std::string> revision_states(const Cluster& c) {
+  std::map<std::string, std::string> states;
+  for (const auto& r : c.status()["revisions"]) states[r["revision"]] = r["state"];
+  return states;
 }
 
 TEST(ModelReleasePlan, FirstReleaseGoesHealthy) {
@@ -202,12 +244,7 @@ TEST(ModelReleasePlan, CompareToActiveBetterWithToleranceAndDirection) {
 TEST(ModelReleasePlan, CandidateNotAvailableInTimeIsAbortedWithNoTrafficSwitch) {
   Cluster c;
   const std::string old_rev = first_release(c);
-  c.set_model("bbb", 0.95);
-  const std::string rev = revision_for(c, "bbb");
-  c.step();
-  c.pods_up(rev, 1);  // one pod ready, the other never
-  c.step();
-  EXPECT_EQ(c.selected("churn-preview"), rev);
+  const std::string rev = candidate_in_preview(c);  // the other pod never becomes ready
   c.advance(seconds(119));
   c.step();
   EXPECT_EQ(c.phase(), "Progressing");
@@ -239,12 +276,7 @@ TEST(ModelReleasePlan, FirstReleaseAbortedLeavesNoServiceSelectingIt) {
 TEST(ModelReleasePlan, PreviewMovesBackWhenTheCandidateLosesItsReadyPods) {
   Cluster c;
   const std::string old_rev = first_release(c);
-  c.set_model("bbb", 0.95);
-  const std::string rev = revision_for(c, "bbb");
-  c.step();
-  c.pods_up(rev, 1);
-  c.step();
-  EXPECT_EQ(c.selected("churn-preview"), rev);
+  const std::string rev = candidate_in_preview(c);
   c.pods_up(rev, 0);  // crash loop
   c.step();
   EXPECT_EQ(c.selected("churn-preview"), old_rev);
@@ -255,9 +287,7 @@ TEST(ModelReleasePlan, ManualPromotionWaitsForTheAnnotationOfThatRevision) {
   c.release["spec"]["strategy"]["blueGreen"]["autoPromotion"] = false;
   c.release["spec"]["strategy"]["blueGreen"]["previewReplicas"] = 1;
   const std::string first = revision_for(c, "aaa");
-  c.step();
-  c.all_pods_up();
-  c.settle();
+  roll_out(c);
   EXPECT_EQ(c.phase(), "AwaitingPromotion");
   EXPECT_EQ(c.replicas(first), 1) << "waits at previewReplicas";
   EXPECT_EQ(c.condition("Reconciling", "reason"), "AwaitingPromotion");
@@ -282,11 +312,7 @@ TEST(ModelReleasePlan, ManualPromotionWaitsForTheAnnotationOfThatRevision) {
 TEST(ModelReleasePlan, AbortAnnotationStopsTheCandidate) {
   Cluster c;
   const std::string old_rev = first_release(c);
-  c.set_model("bbb", 0.95);
-  const std::string rev = revision_for(c, "bbb");
-  c.step();
-  c.pods_up(rev, 1);
-  c.step();
+  const std::string rev = candidate_in_preview(c);
   c.annotate("cd4ml.io/abort", rev);
   c.step();
   EXPECT_EQ(c.selected("churn-preview"), old_rev);
@@ -309,12 +335,7 @@ TEST(ModelReleasePlan, AbortOfTheActiveRevisionIsIgnored) {
 TEST(ModelReleasePlan, NewestSpecWinsMidRollout) {
   Cluster c;
   const std::string a = first_release(c);
-  c.set_model("bbb", 0.95);
-  const std::string b = revision_for(c, "bbb");
-  c.step();
-  c.pods_up(b, 1);
-  c.step();
-  EXPECT_EQ(c.selected("churn-preview"), b);
+  const std::string b = candidate_in_preview(c);
 
   c.set_model("ccc", 0.96);
   const std::string cc = revision_for(c, "ccc");
@@ -326,8 +347,7 @@ TEST(ModelReleasePlan, NewestSpecWinsMidRollout) {
   c.settle();
   EXPECT_EQ(c.selected("churn"), cc);
   EXPECT_EQ(c.phase(), "Healthy");
-  std::map<std::string, std::string> states;
-  for (const auto& r : c.status()["revisions"]) states[r["revision"]] = r["state"];
+  auto states = revision_states(c);
   EXPECT_EQ(states[b], "Inactive");
   EXPECT_EQ(states[cc], "Active");
 }
@@ -335,10 +355,7 @@ TEST(ModelReleasePlan, NewestSpecWinsMidRollout) {
 TEST(ModelReleasePlan, RollbackReusesTheKeptDeployment) {
   Cluster c;
   const std::string a = first_release(c);
-  c.set_model("bbb", 0.95);
-  c.step();
-  c.all_pods_up();
-  c.settle();
+  release_model(c, "bbb");
   c.advance(seconds(60));
   c.settle();
   ASSERT_EQ(c.replicas(a), 0);
@@ -360,10 +377,7 @@ TEST(ModelReleasePlan, RollbackSkipsGatesOfThePreviouslyActiveRevision) {
   c.release["spec"]["gates"] =
       Json::parse(R"([{"metric": "accuracy", "compareToActive": "NoWorse"}])");
   const std::string a = first_release(c);
-  c.set_model("bbb", 0.95);
-  c.step();
-  c.all_pods_up();
-  c.settle();
+  release_model(c, "bbb");
   c.set_model("aaa", 0.9);  // worse than the active 0.95, but it served before
   c.step();
   c.pods_up(a);
@@ -377,11 +391,7 @@ TEST(ModelReleasePlan, HistoryLimitPrunesOldRevisions) {
   first_release(c);
   std::vector<std::string> revs = {revision_for(c, "aaa")};
   for (const char* v : {"bbb", "ccc", "ddd"}) {
-    c.set_model(v, 0.95);
-    revs.push_back(revision_for(c, v));
-    c.step();
-    c.all_pods_up();
-    c.settle();
+    revs.push_back(release_model(c, v));
     c.advance(seconds(31));
     c.settle();
   }
@@ -421,8 +431,7 @@ TEST(ModelReleasePlan, RestartAfterTheSwitchBeforeTheStatusWrite) {
   ASSERT_EQ(c.selected("churn"), b);
   c.step();
   EXPECT_EQ(c.status()["activeRevision"], b);
-  std::map<std::string, std::string> states;
-  for (const auto& r : c.status()["revisions"]) states[r["revision"]] = r["state"];
+  auto states = revision_states(c);
   EXPECT_EQ(states[b], "Active");
   EXPECT_EQ(states[a], "Inactive");
   EXPECT_EQ(c.replicas(a), 2) << "the old revision still gets its scale-down delay";
@@ -476,9 +485,7 @@ TEST(ModelReleasePlan, TrainingRunStatesDriveTheRelease) {
   EXPECT_EQ(c.condition("Stalled", "reason"), "TrainingRunFailed");
   EXPECT_TRUE(c.deployments.empty());
   c.run = sim::training_run("churn-2", "v2", 0.9, "Succeeded");
-  c.step();
-  c.all_pods_up();
-  c.settle();
+  roll_out(c);
   EXPECT_EQ(c.phase(), "Healthy");
   EXPECT_EQ(c.status()["lineage"]["trainingRun"], "churn-2");
   EXPECT_EQ(c.status()["lineage"]["code"]["revision"], "c0ffee");
@@ -488,11 +495,7 @@ TEST(ModelReleasePlan, TrainingRunStatesDriveTheRelease) {
 
 TEST(ModelReleasePlan, TrainingRunDeletedLaterKeepsServing) {
   Cluster c;
-  c.release["spec"]["model"] = {{"trainingRunRef", {{"name", "churn-2"}}}};
-  c.run = sim::training_run("churn-2", "v2", 0.9);
-  c.step();
-  c.all_pods_up();
-  c.settle();
+  release_from_training_run(c);
   const std::string active = c.status()["activeRevision"];
   c.run.reset();
   c.settle();
@@ -500,27 +503,10 @@ TEST(ModelReleasePlan, TrainingRunDeletedLaterKeepsServing) {
   EXPECT_EQ(c.status()["lineage"]["trainingRun"], "churn-2") << "lineage lives on the Deployment";
 }
 
-}  // namespace
-}  // namespace cd4ml::controllers::modelrelease
-
-namespace cd4ml::controllers::modelrelease {
-namespace {
-
-using sim::Cluster;
-using sim::revision_for;
-
-std::string healthy_first_release(Cluster& c) {
-  c.step();
-  c.all_pods_up();
-  c.settle();
-  EXPECT_EQ(c.phase(), "Healthy");
-  return revision_for(c, "aaa");
-}
-
 TEST(ModelReleasePlanRepairs, DeletedActiveDeploymentIsRecreated) {
   Cluster c;
   c.active_pods_expected = false;  // the test deletes the live pods itself
-  const std::string a = healthy_first_release(c);
+  const std::string a = first_release(c);
   c.deployments.erase("churn-" + a);
   const Plan p = c.step();
   ASSERT_EQ(p.create_deployments.size(), 1u);
@@ -537,7 +523,7 @@ TEST(ModelReleasePlanRepairs, DeletedActiveDeploymentIsRecreated) {
 TEST(ModelReleasePlanRepairs, ActiveLosingPodsIsReconcilingNotQuietlyCurrent) {
   Cluster c;
   c.active_pods_expected = false;
-  const std::string a = healthy_first_release(c);
+  const std::string a = first_release(c);
   c.pods_up(a, 1);
   c.step();
   EXPECT_EQ(c.phase(), "Degraded");
@@ -547,7 +533,7 @@ TEST(ModelReleasePlanRepairs, ActiveLosingPodsIsReconcilingNotQuietlyCurrent) {
 
 TEST(ModelReleasePlanRepairs, RefusedDeploymentIsReportedAndRetriedOrAborted) {
   Cluster c;
-  const std::string a = healthy_first_release(c);
+  const std::string a = first_release(c);
   c.set_model("bbb", 0.95);
   const std::string b = revision_for(c, "bbb");
   c.refuse[b] = {false, "exceeded quota: compute"};
@@ -570,7 +556,7 @@ TEST(ModelReleasePlanRepairs, RefusedDeploymentIsReportedAndRetriedOrAborted) {
 
 TEST(ModelReleasePlanRepairs, ServicePortChangesReachBothServices) {
   Cluster c;
-  healthy_first_release(c);
+  first_release(c);
   c.release["spec"]["service"] = {{"port", 9000}, {"targetPort", "http"}};
   c.step();
   for (const char* name : {"churn", "churn-preview"}) {
@@ -582,7 +568,7 @@ TEST(ModelReleasePlanRepairs, ServicePortChangesReachBothServices) {
 
 TEST(ModelReleasePlanRepairs, RenamedServicesReplaceTheOldOnes) {
   Cluster c;
-  const std::string a = healthy_first_release(c);
+  const std::string a = first_release(c);
   c.release["spec"]["strategy"]["blueGreen"]["activeService"] = "churn-live";
   c.step();
   EXPECT_EQ(c.services.count("churn"), 0u);
@@ -591,11 +577,7 @@ TEST(ModelReleasePlanRepairs, RenamedServicesReplaceTheOldOnes) {
 
 TEST(ModelReleasePlanRepairs, DeletedTrainingRunKeepsTheReleaseHealthy) {
   Cluster c;
-  c.release["spec"]["model"] = {{"trainingRunRef", {{"name", "churn-2"}}}};
-  c.run = sim::training_run("churn-2", "v2", 0.9);
-  c.step();
-  c.all_pods_up();
-  c.settle();
+  release_from_training_run(c);
   ASSERT_EQ(c.phase(), "Healthy");
   c.run.reset();
   c.settle();
@@ -603,9 +585,7 @@ TEST(ModelReleasePlanRepairs, DeletedTrainingRunKeepsTheReleaseHealthy) {
   EXPECT_EQ(c.condition("Ready"), "True");
   // A new serving template still rolls out, with the recorded model.
   c.release["spec"]["template"]["spec"]["containers"][0]["image"] = "serve:2";
-  c.step();
-  c.all_pods_up();
-  c.settle();
+  roll_out(c);
   EXPECT_EQ(c.phase(), "Healthy");
   EXPECT_EQ(c.status()["activeModelVersion"], "v2");
   EXPECT_EQ(c.status()["revisions"].size(), 2u);
@@ -616,11 +596,9 @@ TEST(ModelReleasePlanRepairs, TemplateOnlyChangeSkipsModelGates) {
   c.release["spec"]["gates"] = Json::parse(
       R"([{"metric": "accuracy", "compareToActive": "Better"}, {"metric": "auc", "min": 0.5}])");
   c.release["spec"]["model"]["metrics"] = {{"accuracy", 0.9}, {"auc", 0.7}};
-  healthy_first_release(c);
+  first_release(c);
   c.release["spec"]["template"]["spec"]["containers"][0]["image"] = "serve:2";
-  c.step();
-  c.all_pods_up();
-  c.settle();
+  roll_out(c);
   EXPECT_EQ(c.phase(), "Healthy") << c.condition("Ready", "message");
   EXPECT_EQ(c.status()["revisions"].back()["gates"][0]["message"],
             "skipped: same model as the active revision");

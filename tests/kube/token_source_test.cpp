@@ -18,91 +18,85 @@ using testing::TempDir;
 const std::filesystem::file_time_type kT0 =
     std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
 
-// Rewrites the file and sets its mtime explicitly, so tests do not depend on
-// the file system's timestamp resolution or on sleeping.
-void rewrite(const TempDir& dir, const std::filesystem::path& name, std::string_view content,
-             std::filesystem::file_time_type mtime) {
-  const auto file = dir.write(name, content);
-  std::filesystem::last_write_time(file, mtime);
-}
-
 TEST(StaticToken, ReturnsTheToken) {
   EXPECT_EQ(static_token("abc")->token(), "abc");
 }
 
-TEST(FileToken, ReadsTheFileAndTrimsTheTrailingNewline) {
-  TempDir dir;
-  rewrite(dir, "token", "eyJhbGciOi.payload.sig\n", kT0);
-  util::ManualClock clock;
-  EXPECT_EQ(file_token(dir.path() / "token", clock)->token(), "eyJhbGciOi.payload.sig");
+// A fresh directory and the source of its file "token", on a manual clock.
+// The source reads nothing before its first token() call, so each test writes
+// the file when it needs it.
+class FileToken : public ::testing::Test {
+ protected:
+  // Rewrites a file of the directory and sets its mtime explicitly, so tests
+  // do not depend on the file system's timestamp resolution or on sleeping.
+  void rewrite(const std::filesystem::path& name, std::string_view content,
+               std::filesystem::file_time_type mtime) {
+    const auto file = dir_.write(name, content);
+    std::filesystem::last_write_time(file, mtime);
+  }
+
+  TempDir dir_;
+  util::ManualClock clock_;
+  const std::filesystem::path token_file_ = dir_.path() / "token";
+  const std::shared_ptr<TokenSource> source_ = file_token(token_file_, clock_);
+};
+
+TEST_F(FileToken, ReadsTheFileAndTrimsTheTrailingNewline) {
+  rewrite("token", "eyJhbGciOi.payload.sig\n", kT0);
+  EXPECT_EQ(source_->token(), "eyJhbGciOi.payload.sig");
 }
 
-TEST(FileToken, RotatedFileIsPickedUpOnTheNextCall) {
-  TempDir dir;
-  util::ManualClock clock;
-  rewrite(dir, "token", "first-token\n", kT0);
-  const auto source = file_token(dir.path() / "token", clock);
-  EXPECT_EQ(source->token(), "first-token");
+TEST_F(FileToken, RotatedFileIsPickedUpOnTheNextCall) {
+  rewrite("token", "first-token\n", kT0);
+  EXPECT_EQ(source_->token(), "first-token");
 
   // Same length, new mtime: as the kubelet's rotation looks.
-  rewrite(dir, "token", "other-token\n", kT0 + seconds(10));
-  EXPECT_EQ(source->token(), "other-token");
+  rewrite("token", "other-token\n", kT0 + seconds(10));
+  EXPECT_EQ(source_->token(), "other-token");
 
   // New length with the mtime unchanged (coarse timestamps): size tells.
-  rewrite(dir, "token", "a-much-longer-third-token\n", kT0 + seconds(10));
-  EXPECT_EQ(source->token(), "a-much-longer-third-token");
+  rewrite("token", "a-much-longer-third-token\n", kT0 + seconds(10));
+  EXPECT_EQ(source_->token(), "a-much-longer-third-token");
 }
 
-TEST(FileToken, UnchangedLookingFileIsReReadOncePerMinute) {
-  TempDir dir;
-  util::ManualClock clock;
-  rewrite(dir, "token", "aaaa", kT0);
-  const auto source = file_token(dir.path() / "token", clock);
-  EXPECT_EQ(source->token(), "aaaa");
+TEST_F(FileToken, UnchangedLookingFileIsReReadOncePerMinute) {
+  rewrite("token", "aaaa", kT0);
+  EXPECT_EQ(source_->token(), "aaaa");
 
   // Content changed but mtime and size look the same: the cached token is
   // served until a minute has passed since the last read.
-  rewrite(dir, "token", "bbbb", kT0);
-  EXPECT_EQ(source->token(), "aaaa");
-  clock.advance(seconds(59));
-  EXPECT_EQ(source->token(), "aaaa");
-  clock.advance(seconds(1));
-  EXPECT_EQ(source->token(), "bbbb");
+  rewrite("token", "bbbb", kT0);
+  EXPECT_EQ(source_->token(), "aaaa");
+  clock_.advance(seconds(59));
+  EXPECT_EQ(source_->token(), "aaaa");
+  clock_.advance(seconds(1));
+  EXPECT_EQ(source_->token(), "bbbb");
 }
 
-TEST(FileToken, FailedReReadKeepsTheLastGoodToken) {
-  TempDir dir;
-  util::ManualClock clock;
-  rewrite(dir, "token", "good", kT0);
-  const auto source = file_token(dir.path() / "token", clock);
-  EXPECT_EQ(source->token(), "good");
+TEST_F(FileToken, FailedReReadKeepsTheLastGoodToken) {
+  rewrite("token", "good", kT0);
+  EXPECT_EQ(source_->token(), "good");
 
   // Caught mid-rotation: empty file, then no file at all.
-  rewrite(dir, "token", "\n", kT0 + seconds(1));
-  EXPECT_EQ(source->token(), "good");
-  std::filesystem::remove(dir.path() / "token");
-  clock.advance(seconds(120));
-  EXPECT_EQ(source->token(), "good");
+  rewrite("token", "\n", kT0 + seconds(1));
+  EXPECT_EQ(source_->token(), "good");
+  std::filesystem::remove(token_file_);
+  clock_.advance(seconds(120));
+  EXPECT_EQ(source_->token(), "good");
 
   // The new token appears: picked up at once, without waiting for the minute.
-  rewrite(dir, "token", "new", kT0 + seconds(2));
-  EXPECT_EQ(source->token(), "new");
+  rewrite("token", "new", kT0 + seconds(2));
+  EXPECT_EQ(source_->token(), "new");
 }
 
-TEST(FileToken, NeverReadableGivesEmptyUntilTheFileAppears) {
-  TempDir dir;
-  util::ManualClock clock;
-  const auto source = file_token(dir.path() / "token", clock);
-  EXPECT_EQ(source->token(), "");
-  rewrite(dir, "token", "late", kT0);
-  EXPECT_EQ(source->token(), "late");
+TEST_F(FileToken, NeverReadableGivesEmptyUntilTheFileAppears) {
+  EXPECT_EQ(source_->token(), "");
+  rewrite("token", "late", kT0);
+  EXPECT_EQ(source_->token(), "late");
 }
 
-TEST(FileToken, ConcurrentReadersSeeOnlyWholeTokensInOrder) {
-  TempDir dir;
-  util::ManualClock clock;
-  rewrite(dir, "token", "token-0000", kT0);
-  const auto source = file_token(dir.path() / "token", clock);
+TEST_F(FileToken, ConcurrentReadersSeeOnlyWholeTokensInOrder) {
+  rewrite("token", "token-0000", kT0);
   constexpr int kRotations = 200;
   std::atomic<bool> done{false};
   std::atomic<int> bad{0};
@@ -112,7 +106,7 @@ TEST(FileToken, ConcurrentReadersSeeOnlyWholeTokensInOrder) {
     readers.emplace_back([&] {
       int last = 0;
       while (!done.load()) {
-        const std::string token = source->token();
+        const std::string token = source_->token();
         // Whole tokens only ("token-NNNN"), never going backwards.
         if (token.size() != 10 || token.rfind("token-", 0) != 0) {
           ++bad;
@@ -128,13 +122,13 @@ TEST(FileToken, ConcurrentReadersSeeOnlyWholeTokensInOrder) {
     // Atomic replacement, as the kubelet's symlink swap.
     char name[16];
     std::snprintf(name, sizeof name, "token-%04d", i);
-    rewrite(dir, "token.tmp", name, kT0 + seconds(i));
-    std::filesystem::rename(dir.path() / "token.tmp", dir.path() / "token");
+    rewrite("token.tmp", name, kT0 + seconds(i));
+    std::filesystem::rename(dir_.path() / "token.tmp", token_file_);
   }
   done = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(bad.load(), 0);
-  EXPECT_EQ(source->token(), "token-0200");
+  EXPECT_EQ(source_->token(), "token-0200");
 }
 
 }  // namespace

@@ -7,28 +7,15 @@
 
 #include <future>
 
+#include "kube/transport_fixture.hpp"
 #include "operator/kube/transport.hpp"
-#include "support/transport_harness.hpp"
 
 namespace cd4ml::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using test_support::answer_each;
-using test_support::api_error_from;
-using test_support::config_for;
-using test_support::IoThread;
-using test_support::make_test_pki;
-using test_support::ReceivedRequest;
-using test_support::RecordingObserver;
-using test_support::ScriptedTlsServer;
-using test_support::ServerConnection;
-using test_support::ServerLog;
 using test_support::start_stream;
 using test_support::StreamLog;
-using test_support::StreamRecorder;
-using test_support::TestPki;
-using ::testing::HasSubstr;
 
 const std::string kAdded =
     R"({"type":"ADDED","object":{"kind":"ConfigMap","metadata":{"name":"a","resourceVersion":"11"}}})"
@@ -65,18 +52,36 @@ bool has_data(const StreamLog& log, const std::string& data) {
   return log.data == data;
 }
 
-class TransportStreamTest : public ::testing::Test {
- protected:
-  std::unique_ptr<Transport> transport_to(const ScriptedTlsServer& server) {
-    TransportOptions options;
-    options.observer = &observer_;
-    return std::make_unique<Transport>(io_.io(), config_for(server, pki_), options);
-  }
+// What the server does after the ADDED event of a watch.
+enum class AfterAdded { kEndTheStream, kHoldItOpen };
 
-  TestPki pki_ = make_test_pki();
-  RecordingObserver observer_;
-  StreamRecorder recorder_;
-  IoThread io_;
+// Answers a watch with 200 and the ADDED event, then ends the stream or holds
+// it open until the client closes the connection; answers anything else (a
+// list) with an empty object.
+ScriptedTlsServer::Script watch_sending_added(AfterAdded after) {
+  return answer_each([after](ServerConnection& c, const ReceivedRequest& request) {
+    if (request.target.find("watch=1") == std::string::npos) {
+      c.respond(200, "{}");
+      return;
+    }
+    c.start_chunked(200);
+    c.chunk(kAdded);
+    if (after == AfterAdded::kEndTheStream) {
+      c.end_chunks();
+    } else {
+      c.wait_for_client_close();
+    }
+  });
+}
+
+class TransportStreamTest : public TransportFixture {
+ protected:
+  // Waits until the stream has delivered exactly the ADDED event; false if it
+  // does not within 10 s.
+  bool added_arrives() {
+    return recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); },
+                                      10s);
+  }
 };
 
 TEST_F(TransportStreamTest, EventsSplitAcrossChunksAtOddPlacesArriveIntactAndInOrder) {
@@ -128,8 +133,7 @@ TEST_F(TransportStreamTest, DataIsDeliveredAsItArrivesNotWhenTheStreamEnds) {
 
   auto done = start_stream(*transport, watch(), recorder_);
 
-  ASSERT_TRUE(
-      recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); }, 10s));
+  ASSERT_TRUE(added_arrives());
   EXPECT_EQ(done.wait_for(0s), std::future_status::timeout);
   server.open_gate("rest");
   ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
@@ -138,19 +142,11 @@ TEST_F(TransportStreamTest, DataIsDeliveredAsItArrivesNotWhenTheStreamEnds) {
 }
 
 TEST_F(TransportStreamTest, StalledStreamEndsWithTimeoutAfterTheIdleTimeout) {
-  ScriptedTlsServer server(pki_.server, [](ServerConnection& c) {
-    if (!c.read_request()) {
-      return;
-    }
-    c.start_chunked(200);
-    c.chunk(kAdded);
-    c.wait_for_client_close();
-  });
+  ScriptedTlsServer server(pki_.server, watch_sending_added(AfterAdded::kHoldItOpen));
   auto transport = transport_to(server);
 
   auto done = start_stream(*transport, watch(200ms), recorder_);
-  ASSERT_TRUE(
-      recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); }, 10s));
+  ASSERT_TRUE(added_arrives());
   const auto data_seen = std::chrono::steady_clock::now();
 
   ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
@@ -223,48 +219,24 @@ TEST_F(TransportStreamTest, ErrorStatusGivesTheStatusBodyToOnErrorBody) {
 }
 
 TEST_F(TransportStreamTest, ShutdownAbortsAnOpenStream) {
-  ScriptedTlsServer server(pki_.server, [](ServerConnection& c) {
-    if (!c.read_request()) {
-      return;
-    }
-    c.start_chunked(200);
-    c.chunk(kAdded);
-    c.wait_for_client_close();
-  });
+  ScriptedTlsServer server(pki_.server, watch_sending_added(AfterAdded::kHoldItOpen));
   auto transport = transport_to(server);
   auto done = start_stream(*transport, watch(), recorder_);
-  ASSERT_TRUE(
-      recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); }, 10s));
+  ASSERT_TRUE(added_arrives());
 
   transport->shutdown();
 
   ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
-  const auto error = api_error_from([&] { done.get(); });
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->kind(), ErrorKind::Transport);
-  EXPECT_THAT(error->what(), HasSubstr("transport shut down"));
+  expect_shut_down_error(api_error_from([&] { done.get(); }));
   EXPECT_TRUE(server.wait_until([](const ServerLog& log) { return log.closed == 1; }));
 }
 
 TEST_F(TransportStreamTest, CancelEndsOneStreamAndLeavesTheTransportUsable) {
-  ScriptedTlsServer server(pki_.server,
-                           answer_each([](ServerConnection& c, const ReceivedRequest& request) {
-                             if (request.target.find("watch=1") == std::string::npos) {
-                               c.respond(200, "{}");
-                               return;
-                             }
-                             c.start_chunked(200);
-                             c.chunk(kAdded);
-                             c.wait_for_client_close();
-                           }));
+  ScriptedTlsServer server(pki_.server, watch_sending_added(AfterAdded::kHoldItOpen));
   auto transport = transport_to(server);
-  auto handler = recorder_.handler();
   auto cancel = std::make_shared<StreamCancel>();
-  handler.cancel = cancel;
-  auto done = boost::asio::co_spawn(transport->io_context(), transport->stream(watch(), handler),
-                                    boost::asio::use_future);
-  ASSERT_TRUE(
-      recorder_.log().wait_until([](const StreamLog& log) { return has_data(log, kAdded); }, 10s));
+  auto done = start_stream(*transport, watch(), recorder_, cancel);
+  ASSERT_TRUE(added_arrives());
 
   cancel->cancel();  // from this (non-io) thread
 
@@ -275,36 +247,18 @@ TEST_F(TransportStreamTest, CancelEndsOneStreamAndLeavesTheTransportUsable) {
 }
 
 TEST_F(TransportStreamTest, StreamCancelledBeforeItOpensNeverStarts) {
-  ScriptedTlsServer server(pki_.server, [](ServerConnection& c) {
-    if (!c.read_request()) {
-      return;
-    }
-    c.start_chunked(200);
-    c.chunk(kAdded);
-    c.wait_for_client_close();
-  });
+  ScriptedTlsServer server(pki_.server, watch_sending_added(AfterAdded::kHoldItOpen));
   auto transport = transport_to(server);
-  auto handler = recorder_.handler();
-  handler.cancel = std::make_shared<StreamCancel>();
-  handler.cancel->cancel();
-  auto done = boost::asio::co_spawn(transport->io_context(), transport->stream(watch(), handler),
-                                    boost::asio::use_future);
+  auto cancel = std::make_shared<StreamCancel>();
+  cancel->cancel();
+  auto done = start_stream(*transport, watch(), recorder_, cancel);
   ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
   EXPECT_NO_THROW(done.get());
   EXPECT_FALSE(has_data(recorder_.log().get(), kAdded));
 }
 
 TEST_F(TransportStreamTest, StreamUsesItsOwnConnectionAndNeverReturnsItToThePool) {
-  ScriptedTlsServer server(pki_.server,
-                           answer_each([](ServerConnection& c, const ReceivedRequest& request) {
-                             if (request.target.find("watch=1") == std::string::npos) {
-                               c.respond(200, "{}");
-                               return;
-                             }
-                             c.start_chunked(200);
-                             c.chunk(kAdded);
-                             c.end_chunks();
-                           }));
+  ScriptedTlsServer server(pki_.server, watch_sending_added(AfterAdded::kEndTheStream));
   auto transport = transport_to(server);
 
   transport->request_sync(list_configmaps());

@@ -10,25 +10,13 @@
 #include <atomic>
 #include <future>
 
+#include "kube/transport_fixture.hpp"
 #include "operator/util/build_info.hpp"
-#include "support/transport_harness.hpp"
 
 namespace cd4ml::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using test_support::answer_each;
-using test_support::api_error_from;
-using test_support::config_for;
-using test_support::IoThread;
-using test_support::make_test_pki;
-using test_support::ReceivedRequest;
-using test_support::RecordingObserver;
-using test_support::ScriptedTlsServer;
-using test_support::ServerConnection;
-using test_support::ServerLog;
-using test_support::TestPki;
-using ::testing::HasSubstr;
 
 constexpr std::string_view kTooManyRequests =
     R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"TooManyRequests","code":429})";
@@ -39,18 +27,16 @@ HttpRequest get(std::string target) {
   return request;
 }
 
-class TransportTest : public ::testing::Test {
- protected:
-  std::unique_ptr<Transport> transport_to(const ScriptedTlsServer& server,
-                                          TransportOptions options = {}) {
-    options.observer = &observer_;
-    return std::make_unique<Transport>(io_.io(), config_for(server, pki_), options);
-  }
+// A cluster at a local port where nothing listens, trusting the test CA.
+ClusterConfig unreachable_cluster(const test_support::TestPki& pki) {
+  ClusterConfig config;
+  config.host = "127.0.0.1";
+  config.port = std::to_string(test_support::unused_port());
+  config.ca_pem = pki.ca.cert;
+  return config;
+}
 
-  TestPki pki_ = make_test_pki();
-  RecordingObserver observer_;  // outlives the io thread that calls it
-  IoThread io_;
-};
+using TransportTest = TransportFixture;
 
 TEST_F(TransportTest, ReusesOneKeepAliveConnectionForSequentialRequests) {
   ScriptedTlsServer server(pki_.server,
@@ -325,10 +311,7 @@ TEST_F(TransportTest, NoResponseWithinTheDeadlineIsTimeout) {
 }
 
 TEST_F(TransportTest, ConnectionRefusedIsTransportErrorNamingTheServer) {
-  ClusterConfig config;
-  config.host = "127.0.0.1";
-  config.port = std::to_string(test_support::unused_port());
-  config.ca_pem = pki_.ca.cert;
+  const ClusterConfig config = unreachable_cluster(pki_);
   Transport transport(io_.io(), config);
 
   const auto error = api_error_from([&] { transport.request_sync(get("/version")); });
@@ -442,11 +425,7 @@ TEST_F(TransportTest, RequestsAfterShutdownFailFast) {
   auto transport = transport_to(server);
   transport->shutdown();
 
-  const auto error = api_error_from([&] { transport->request_sync(get("/a")); });
-
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->kind(), ErrorKind::Transport);
-  EXPECT_THAT(error->what(), HasSubstr("transport shut down"));
+  expect_shut_down_error(api_error_from([&] { transport->request_sync(get("/a")); }));
   EXPECT_EQ(server.log().accepted, 0);
 }
 
@@ -463,17 +442,11 @@ TEST_F(TransportTest, ShutdownAbortsARequestInFlight) {
   transport->shutdown();
 
   ASSERT_EQ(pending.wait_for(5s), std::future_status::ready);
-  const auto error = api_error_from([&] { pending.get(); });
-  ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->kind(), ErrorKind::Transport);
-  EXPECT_THAT(error->what(), HasSubstr("transport shut down"));
+  expect_shut_down_error(api_error_from([&] { pending.get(); }));
 }
 
 TEST_F(TransportTest, RequestSyncOnTheIoThreadIsRefused) {
-  ClusterConfig config;
-  config.host = "127.0.0.1";
-  config.port = std::to_string(test_support::unused_port());
-  config.ca_pem = pki_.ca.cert;
+  const ClusterConfig config = unreachable_cluster(pki_);
   Transport transport(io_.io(), config);
 
   std::promise<std::string> outcome;

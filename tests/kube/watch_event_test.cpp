@@ -52,6 +52,16 @@ TEST(WatchEvent, ErrorWithOtherCodesKeepsTheirKind) {
   EXPECT_EQ(watch_error(bare).kind(), ErrorKind::Other);
 }
 
+TEST(WatchEvent, ReasonDecidesTheKindWhereTheCodeDoesNot) {
+  // An "Expired" Status without code 410 (as proxies and older servers send
+  // it) must still make the informer relist; and the reason survives.
+  const auto event = parse_watch_event(
+      R"({"type":"ERROR","object":{"kind":"Status","reason":"Expired","message":"too old"}})");
+  const ApiError error = watch_error(event);
+  EXPECT_TRUE(is_gone(error));
+  EXPECT_EQ(error.reason(), "Expired");
+}
+
 TEST(WatchEvent, WatchErrorOfANonErrorEventIsABug) {
   const auto event = parse_watch_event(R"({"type":"ADDED","object":{}})");
   EXPECT_THROW(watch_error(event), std::logic_error);

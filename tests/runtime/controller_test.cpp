@@ -144,6 +144,15 @@ class Gate {
   bool open_ = false;
 };
 
+// A reconcile script that holds the reconcile of `name` at `gate` until the
+// test opens it and finishes every other at once.
+std::function<Result(const Request&)> hold_at(Gate& gate, std::string name) {
+  return [&gate, name = std::move(name)](const Request& request) {
+    if (request.name == name) gate.wait_open();
+    return Result::done();
+  };
+}
+
 ControllerOptions options(QueueObserver* observer = nullptr, int workers = 1) {
   ControllerOptions result;
   result.name = "test-controller";
@@ -151,6 +160,22 @@ ControllerOptions options(QueueObserver* observer = nullptr, int workers = 1) {
   result.queue.run_delay_thread = false;
   result.queue.observer = observer;
   return result;
+}
+
+// Starts the controller with `request` queued and waits until its reconcile
+// has been fully handled; false if that takes too long.
+bool start_and_reconcile_once(Controller& controller, DoneCounter& done, const Request& request) {
+  controller.start();
+  controller.enqueue(request);
+  return done.wait_for(1);
+}
+
+// Starts the controller with `request` queued and waits until its reconcile
+// is held at `gate`; false if it does not get there in time.
+bool start_and_hold(Controller& controller, Gate& gate, const Request& request) {
+  controller.start();
+  controller.enqueue(request);
+  return gate.wait_until_waiting(1);
 }
 
 TEST(ControllerOwnerRequest, OnlyTheControllerReferenceOfTheRightKind) {
@@ -233,10 +258,8 @@ TEST(Controller, ErrorIsRetriedWithBackoffAndSuccessForgetsTheFailures) {
   ScriptedReconciler reconciler(
       [&](const Request&) { return ++attempt < 3 ? Result::failed("boom") : Result::done(); });
   Controller controller(options(&done), reconciler, clock);
-  controller.start();
-  controller.enqueue({"ml", "a"});
 
-  ASSERT_TRUE(done.wait_for(1));
+  ASSERT_TRUE(start_and_reconcile_once(controller, done, {"ml", "a"}));
   EXPECT_EQ(controller.queue().retries("ml/a"), 1);
   EXPECT_EQ(controller.queue().delayed(), 1u);
   clock.advance(4ms);
@@ -264,9 +287,7 @@ TEST(Controller, AnExceptionCountsAsAnError) {
   ScriptedReconciler reconciler(
       [](const Request&) -> Result { throw std::runtime_error("cache exploded"); });
   Controller controller(options(&done), reconciler, clock);
-  controller.start();
-  controller.enqueue({"ml", "a"});
-  ASSERT_TRUE(done.wait_for(1));
+  ASSERT_TRUE(start_and_reconcile_once(controller, done, {"ml", "a"}));
   EXPECT_EQ(controller.queue().retries("ml/a"), 1);
   EXPECT_EQ(controller.queue().delayed(), 1u);
   EXPECT_TRUE(controller.stop(kDeadline));
@@ -279,9 +300,7 @@ TEST(Controller, RequeueAfterWaitsTheGivenTimeWithoutCountingAFailure) {
   ScriptedReconciler reconciler(
       [&](const Request&) { return ++attempt == 1 ? Result::requeue_after(30s) : Result::done(); });
   Controller controller(options(&done), reconciler, clock);
-  controller.start();
-  controller.enqueue({"ml", "a"});
-  ASSERT_TRUE(done.wait_for(1));
+  ASSERT_TRUE(start_and_reconcile_once(controller, done, {"ml", "a"}));
   EXPECT_EQ(controller.queue().retries("ml/a"), 0);
   clock.advance(29s);
   EXPECT_EQ(controller.queue().promote_due(), 0u);
@@ -302,9 +321,7 @@ TEST(Controller, AKeyIsNeverReconciledByTwoWorkersAtOnce) {
     return Result::done();
   });
   Controller controller(options(&done, 4), reconciler, clock);
-  controller.start();
-  controller.enqueue({"ml", "a"});
-  ASSERT_TRUE(gate.wait_until_waiting(1));
+  ASSERT_TRUE(start_and_hold(controller, gate, {"ml", "a"}));
   // While the first reconcile of a runs, a is added again and other keys flow.
   controller.enqueue({"ml", "a"});
   controller.enqueue({"ml", "b"});
@@ -321,14 +338,9 @@ TEST(Controller, AKeyIsNeverReconciledByTwoWorkersAtOnce) {
 TEST(Controller, StopDrainsQueuedKeysAndReturnsTrueWhenWorkersFinish) {
   util::ManualClock clock;
   Gate gate;
-  ScriptedReconciler reconciler([&](const Request& request) {
-    if (request.name == "a") gate.wait_open();
-    return Result::done();
-  });
+  ScriptedReconciler reconciler(hold_at(gate, "a"));
   Controller controller(options(), reconciler, clock);
-  controller.start();
-  controller.enqueue({"ml", "a"});
-  ASSERT_TRUE(gate.wait_until_waiting(1));
+  ASSERT_TRUE(start_and_hold(controller, gate, {"ml", "a"}));
   controller.enqueue({"ml", "b"});  // queued behind a on the only worker
   std::thread opener([&] { gate.open(); });
   EXPECT_TRUE(controller.stop(kDeadline));
@@ -341,14 +353,9 @@ TEST(Controller, StopDrainsQueuedKeysAndReturnsTrueWhenWorkersFinish) {
 TEST(Controller, StopReturnsFalseWhenAReconcileOutlivesTheGrace) {
   util::ManualClock clock;
   Gate gate;
-  ScriptedReconciler reconciler([&](const Request& request) {
-    if (request.name == "stuck") gate.wait_open();
-    return Result::done();
-  });
+  ScriptedReconciler reconciler(hold_at(gate, "stuck"));
   auto controller = std::make_unique<Controller>(options(), reconciler, clock);
-  controller->start();
-  controller->enqueue({"ml", "stuck"});
-  ASSERT_TRUE(gate.wait_until_waiting(1));
+  ASSERT_TRUE(start_and_hold(*controller, gate, {"ml", "stuck"}));
   controller->enqueue({"ml", "next"});
   EXPECT_FALSE(controller->stop(50ms));
   EXPECT_EQ(controller->in_flight(), 1);
@@ -367,9 +374,7 @@ TEST(Controller, HaltDropsTheResultsOfInFlightReconciles) {
     return Result::failed("would be retried");
   });
   Controller controller(options(&done), reconciler, clock);
-  controller.start();
-  controller.enqueue({"ml", "a"});
-  ASSERT_TRUE(gate.wait_until_waiting(1));
+  ASSERT_TRUE(start_and_hold(controller, gate, {"ml", "a"}));
   controller.enqueue({"ml", "b"});
   controller.halt();
   gate.open();
@@ -418,9 +423,7 @@ TEST(Controller, ReportsResultsAndDurationsAndLogsEachReconcileWithItsKey) {
   auto controller_options = options(&done);
   controller_options.observer = &observer;
   Controller controller(controller_options, reconciler, clock);
-  controller.start();
-  controller.enqueue({"ml", "good"});
-  ASSERT_TRUE(done.wait_for(1));
+  ASSERT_TRUE(start_and_reconcile_once(controller, done, {"ml", "good"}));
   controller.enqueue({"ml", "bad"});
   ASSERT_TRUE(done.wait_for(2));
   controller.enqueue({"ml", "later"});

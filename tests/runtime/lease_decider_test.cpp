@@ -29,19 +29,22 @@ LeaseRecord held_by(const std::string& holder, const std::string& renew_time,
 
 const auto kWallNow = std::chrono::system_clock::time_point{std::chrono::seconds(1'800'000'000)};
 
-TEST(LeaseDecider, NothingObservedYetMeansNoAcquire) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  EXPECT_FALSE(decider.can_acquire());
-  EXPECT_FALSE(decider.is_leader());
+// The candidate "me" deciding on a manual clock.
+class LeaseDeciderTest : public ::testing::Test {
+ protected:
+  util::ManualClock clock_;
+  LeaseDecider decider_{options(), clock_};
+};
+
+TEST_F(LeaseDeciderTest, NothingObservedYetMeansNoAcquire) {
+  EXPECT_FALSE(decider_.can_acquire());
+  EXPECT_FALSE(decider_.is_leader());
 }
 
-TEST(LeaseDecider, AbsentLeaseIsAcquiredWithACreate) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  decider.observe(std::nullopt);
-  ASSERT_TRUE(decider.can_acquire());
-  const LeaseRecord record = decider.desired_record(kWallNow);
+TEST_F(LeaseDeciderTest, AbsentLeaseIsAcquiredWithACreate) {
+  decider_.observe(std::nullopt);
+  ASSERT_TRUE(decider_.can_acquire());
+  const LeaseRecord record = decider_.desired_record(kWallNow);
   EXPECT_EQ(record.holder, "me");
   EXPECT_EQ(record.lease_duration_seconds, 15);
   EXPECT_EQ(record.resource_version, "");  // nothing to update: create
@@ -51,162 +54,134 @@ TEST(LeaseDecider, AbsentLeaseIsAcquiredWithACreate) {
 
   LeaseRecord written = record;
   written.resource_version = "1";
-  decider.on_written(written);
-  EXPECT_TRUE(decider.is_leader());
+  decider_.on_written(written);
+  EXPECT_TRUE(decider_.is_leader());
 }
 
-TEST(LeaseDecider, ValidLeaseOfAnotherHolderIsRespectedForTheFullDuration) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  decider.observe(held_by("other", "2026-11-27T10:00:00.000000Z"));
-  EXPECT_FALSE(decider.can_acquire());
-  clock.advance(14s);
-  decider.observe(held_by("other", "2026-11-27T10:00:00.000000Z"));  // unchanged
-  EXPECT_FALSE(decider.can_acquire());
-  clock.advance(999ms);
-  EXPECT_FALSE(decider.can_acquire());
-  clock.advance(1ms);  // 15 s of local observation without a change
-  EXPECT_TRUE(decider.can_acquire());
+TEST_F(LeaseDeciderTest, ValidLeaseOfAnotherHolderIsRespectedForTheFullDuration) {
+  decider_.observe(held_by("other", "2026-11-27T10:00:00.000000Z"));
+  EXPECT_FALSE(decider_.can_acquire());
+  clock_.advance(14s);
+  decider_.observe(held_by("other", "2026-11-27T10:00:00.000000Z"));  // unchanged
+  EXPECT_FALSE(decider_.can_acquire());
+  clock_.advance(999ms);
+  EXPECT_FALSE(decider_.can_acquire());
+  clock_.advance(1ms);  // 15 s of local observation without a change
+  EXPECT_TRUE(decider_.can_acquire());
 }
 
-TEST(LeaseDecider, ARenewalByTheHolderRestartsTheWindow) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  decider.observe(held_by("other", "2026-11-27T10:00:00.000000Z", "100"));
-  clock.advance(10s);
-  decider.observe(held_by("other", "2026-11-27T10:00:10.000000Z", "101"));
-  clock.advance(10s);  // 20 s since first seen, 10 s since the renewal
-  EXPECT_FALSE(decider.can_acquire());
-  clock.advance(5s);
-  EXPECT_TRUE(decider.can_acquire());
+TEST_F(LeaseDeciderTest, ARenewalByTheHolderRestartsTheWindow) {
+  decider_.observe(held_by("other", "2026-11-27T10:00:00.000000Z", "100"));
+  clock_.advance(10s);
+  decider_.observe(held_by("other", "2026-11-27T10:00:10.000000Z", "101"));
+  clock_.advance(10s);  // 20 s since first seen, 10 s since the renewal
+  EXPECT_FALSE(decider_.can_acquire());
+  clock_.advance(5s);
+  EXPECT_TRUE(decider_.can_acquire());
 }
 
-TEST(LeaseDecider, ClockSkewOfTheRemoteRenewTimeDoesNotMatter) {
+TEST_F(LeaseDeciderTest, ClockSkewOfTheRemoteRenewTimeDoesNotMatter) {
   // A renewTime far in the past (holder's clock behind) is not "expired" ...
-  {
-    util::ManualClock clock;
-    LeaseDecider decider(options(), clock);
-    decider.observe(held_by("other", "1999-01-01T00:00:00.000000Z"));
-    EXPECT_FALSE(decider.can_acquire());
-    clock.advance(15s);
-    EXPECT_TRUE(decider.can_acquire());
-  }
+  decider_.observe(held_by("other", "1999-01-01T00:00:00.000000Z"));
+  EXPECT_FALSE(decider_.can_acquire());
+  clock_.advance(15s);
+  EXPECT_TRUE(decider_.can_acquire());
   // ... and one far in the future (holder's clock ahead) does not hold forever.
-  {
-    util::ManualClock clock;
-    LeaseDecider decider(options(), clock);
-    decider.observe(held_by("other", "2099-01-01T00:00:00.000000Z"));
-    clock.advance(14s);
-    EXPECT_FALSE(decider.can_acquire());
-    clock.advance(1s);
-    EXPECT_TRUE(decider.can_acquire());
-  }
+  LeaseDecider fresh_candidate(options(), clock_);
+  fresh_candidate.observe(held_by("other", "2099-01-01T00:00:00.000000Z"));
+  clock_.advance(14s);
+  EXPECT_FALSE(fresh_candidate.can_acquire());
+  clock_.advance(1s);
+  EXPECT_TRUE(fresh_candidate.can_acquire());
 }
 
-TEST(LeaseDecider, TheHoldersDeclaredDurationCounts) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
+TEST_F(LeaseDeciderTest, TheHoldersDeclaredDurationCounts) {
   LeaseRecord record = held_by("other", "2026-11-27T10:00:00.000000Z");
   record.lease_duration_seconds = 60;
-  decider.observe(record);
-  clock.advance(59s);
-  EXPECT_FALSE(decider.can_acquire());
-  clock.advance(1s);
-  EXPECT_TRUE(decider.can_acquire());
+  decider_.observe(record);
+  clock_.advance(59s);
+  EXPECT_FALSE(decider_.can_acquire());
+  clock_.advance(1s);
+  EXPECT_TRUE(decider_.can_acquire());
 }
 
-TEST(LeaseDecider, TakeoverIncrementsTransitionsAndCarriesTheResourceVersion) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  decider.observe(held_by("other", "2026-11-27T10:00:00.000000Z", "777", 3));
-  clock.advance(15s);
-  ASSERT_TRUE(decider.can_acquire());
-  const LeaseRecord record = decider.desired_record(kWallNow);
+TEST_F(LeaseDeciderTest, TakeoverIncrementsTransitionsAndCarriesTheResourceVersion) {
+  decider_.observe(held_by("other", "2026-11-27T10:00:00.000000Z", "777", 3));
+  clock_.advance(15s);
+  ASSERT_TRUE(decider_.can_acquire());
+  const LeaseRecord record = decider_.desired_record(kWallNow);
   EXPECT_EQ(record.holder, "me");
   EXPECT_EQ(record.lease_transitions, 4);
   EXPECT_EQ(record.resource_version, "777");
   EXPECT_EQ(record.acquire_time, record.renew_time);  // a new term starts now
 }
 
-TEST(LeaseDecider, ReleasedLeaseCanBeTakenAtOnce) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
+TEST_F(LeaseDeciderTest, ReleasedLeaseCanBeTakenAtOnce) {
   LeaseRecord released = held_by("", "2026-11-27T10:00:00.000000Z", "900", 5);
   released.lease_duration_seconds = 1;
-  decider.observe(released);
-  EXPECT_TRUE(decider.can_acquire());
-  EXPECT_EQ(decider.desired_record(kWallNow).lease_transitions, 6);
+  decider_.observe(released);
+  EXPECT_TRUE(decider_.can_acquire());
+  EXPECT_EQ(decider_.desired_record(kWallNow).lease_transitions, 6);
 }
 
-TEST(LeaseDecider, RenewalKeepsAcquireTimeAndTransitions) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
+TEST_F(LeaseDeciderTest, RenewalKeepsAcquireTimeAndTransitions) {
   LeaseRecord mine = held_by("me", "2026-11-27T10:00:00.000000Z", "50", 7);
-  decider.on_written(mine);
-  ASSERT_TRUE(decider.is_leader());
-  clock.advance(2s);
-  decider.observe(mine);
-  ASSERT_TRUE(decider.can_acquire());
-  const LeaseRecord renewal = decider.desired_record(kWallNow);
+  decider_.on_written(mine);
+  ASSERT_TRUE(decider_.is_leader());
+  clock_.advance(2s);
+  decider_.observe(mine);
+  ASSERT_TRUE(decider_.can_acquire());
+  const LeaseRecord renewal = decider_.desired_record(kWallNow);
   EXPECT_EQ(renewal.acquire_time, "2026-11-27T09:00:00.000000Z");
   EXPECT_EQ(renewal.lease_transitions, 7);
   EXPECT_EQ(renewal.resource_version, "50");
   EXPECT_NE(renewal.renew_time, mine.renew_time);
 }
 
-TEST(LeaseDecider, LeaderStepsDownWhenTheRenewDeadlinePasses) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  decider.on_written(held_by("me", "2026-11-27T10:00:00.000000Z"));
-  EXPECT_EQ(decider.renew_deadline_at(), clock.now() + 10s);
-  clock.advance(8s);
-  EXPECT_FALSE(decider.renew_deadline_passed());
-  decider.on_written(held_by("me", "2026-11-27T10:00:08.000000Z"));  // renewed at 8 s
-  clock.advance(9s);
-  EXPECT_FALSE(decider.renew_deadline_passed());
-  clock.advance(1s);  // 10 s after the last renewal
-  EXPECT_TRUE(decider.renew_deadline_passed());
+TEST_F(LeaseDeciderTest, LeaderStepsDownWhenTheRenewDeadlinePasses) {
+  decider_.on_written(held_by("me", "2026-11-27T10:00:00.000000Z"));
+  EXPECT_EQ(decider_.renew_deadline_at(), clock_.now() + 10s);
+  clock_.advance(8s);
+  EXPECT_FALSE(decider_.renew_deadline_passed());
+  decider_.on_written(held_by("me", "2026-11-27T10:00:08.000000Z"));  // renewed at 8 s
+  clock_.advance(9s);
+  EXPECT_FALSE(decider_.renew_deadline_passed());
+  clock_.advance(1s);  // 10 s after the last renewal
+  EXPECT_TRUE(decider_.renew_deadline_passed());
   // Well before the 15 s after which another candidate may take over.
-  EXPECT_LT(decider.options().renew_deadline, decider.options().lease_duration);
+  EXPECT_LT(decider_.options().renew_deadline, decider_.options().lease_duration);
 }
 
-TEST(LeaseDecider, ANonLeaderHasNoRenewDeadline) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  decider.observe(held_by("other", "2026-11-27T10:00:00.000000Z"));
-  clock.advance(1h);
-  EXPECT_FALSE(decider.renew_deadline_passed());
+TEST_F(LeaseDeciderTest, ANonLeaderHasNoRenewDeadline) {
+  decider_.observe(held_by("other", "2026-11-27T10:00:00.000000Z"));
+  clock_.advance(1h);
+  EXPECT_FALSE(decider_.renew_deadline_passed());
 }
 
-TEST(LeaseDecider, SeeingAnotherHolderEndsLeadershipAtOnce) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  decider.on_written(held_by("me", "2026-11-27T10:00:00.000000Z"));
-  ASSERT_TRUE(decider.is_leader());
-  decider.observe(held_by("usurper", "2026-11-27T10:00:01.000000Z"));
-  EXPECT_FALSE(decider.is_leader());
-  EXPECT_FALSE(decider.can_acquire());
+TEST_F(LeaseDeciderTest, SeeingAnotherHolderEndsLeadershipAtOnce) {
+  decider_.on_written(held_by("me", "2026-11-27T10:00:00.000000Z"));
+  ASSERT_TRUE(decider_.is_leader());
+  decider_.observe(held_by("usurper", "2026-11-27T10:00:01.000000Z"));
+  EXPECT_FALSE(decider_.is_leader());
+  EXPECT_FALSE(decider_.can_acquire());
 }
 
-TEST(LeaseDecider, ReleaseRecordEmptiesTheHolderWithAOneSecondLease) {
-  util::ManualClock clock;
-  LeaseDecider decider(options(), clock);
-  decider.on_written(held_by("me", "2026-11-27T10:00:00.000000Z", "60", 2));
-  const LeaseRecord release = decider.release_record(kWallNow);
+TEST_F(LeaseDeciderTest, ReleaseRecordEmptiesTheHolderWithAOneSecondLease) {
+  decider_.on_written(held_by("me", "2026-11-27T10:00:00.000000Z", "60", 2));
+  const LeaseRecord release = decider_.release_record(kWallNow);
   EXPECT_EQ(release.holder, "");
   EXPECT_EQ(release.lease_duration_seconds, 1);
   EXPECT_EQ(release.lease_transitions, 2);
   EXPECT_EQ(release.resource_version, "60");
-  decider.on_written(release);
-  EXPECT_FALSE(decider.is_leader());
+  decider_.on_written(release);
+  EXPECT_FALSE(decider_.is_leader());
 }
 
-TEST(LeaseDecider, RejectsARenewDeadlineNotShorterThanTheLease) {
-  util::ManualClock clock;
+TEST_F(LeaseDeciderTest, RejectsARenewDeadlineNotShorterThanTheLease) {
   auto bad = options();
   bad.renew_deadline = 15s;
-  EXPECT_THROW(LeaseDecider(bad, clock), std::invalid_argument);
-  EXPECT_THROW(LeaseDecider(options(""), clock), std::invalid_argument);
+  EXPECT_THROW(LeaseDecider(bad, clock_), std::invalid_argument);
+  EXPECT_THROW(LeaseDecider(options(""), clock_), std::invalid_argument);
 }
 
 TEST(LeaseJson, RoundTripKeepsOtherFields) {

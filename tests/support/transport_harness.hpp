@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -139,10 +140,14 @@ class StreamRecorder {
 };
 
 // Runs Transport::stream on the io thread; the future ends with the stream.
+// `cancel`, when given, is the handler's token for ending it early.
 inline std::future<void> start_stream(kube::Transport& transport, kube::HttpRequest request,
-                                      StreamRecorder& recorder) {
+                                      StreamRecorder& recorder,
+                                      std::shared_ptr<kube::StreamCancel> cancel = nullptr) {
+  kube::StreamHandler handler = recorder.handler();
+  handler.cancel = std::move(cancel);
   return boost::asio::co_spawn(transport.io_context(),
-                               transport.stream(std::move(request), recorder.handler()),
+                               transport.stream(std::move(request), std::move(handler)),
                                boost::asio::use_future);
 }
 

@@ -27,7 +27,7 @@ struct Context {
     api::set_condition(status["conditions"], {type, value, reason, message}, generation,
                        observed.now);
   }
-  void event(const char* type, const char* reason, std::string message) {
+  void event(const char* type, const char* reason, const std::string& message) {
     plan.events.push_back({type, reason, api::truncate_message(message)});
   }
   std::string phase() const { return status.value("phase", ""); }
