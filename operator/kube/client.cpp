@@ -3,19 +3,9 @@
 #include <stdexcept>
 
 #include "operator/kube/errors.hpp"
+#include "operator/kube/object_meta.hpp"
 
 namespace cd4ml::kube {
-
-namespace {
-std::string metadata_string(const Json& object, const char* field) {
-  const auto metadata = object.find("metadata");
-  if (metadata == object.end() || !metadata->is_object()) {
-    return {};
-  }
-  const auto value = metadata->find(field);
-  return value != metadata->end() && value->is_string() ? value->get<std::string>() : std::string();
-}
-}  // namespace
 
 Client::Client(Transport& transport, std::string default_field_manager)
     : transport_(transport), field_manager_(std::move(default_field_manager)) {}
@@ -96,7 +86,7 @@ Json Client::patch(const ResourceType& type, std::string_view ns, std::string_vi
 
 Json Client::apply(const ResourceType& type, const Json& object, bool force,
                    std::string_view subresource) {
-  const std::string name = metadata_string(object, "name");
+  const std::string name = meta_string(object, "name");
   if (name.empty()) {
     throw std::invalid_argument("server-side apply of a " + type.name() + " needs metadata.name");
   }
@@ -104,7 +94,7 @@ Json Client::apply(const ResourceType& type, const Json& object, bool force,
   options.field_manager = field_manager_;
   options.force = force;
   options.subresource = std::string(subresource);
-  return patch(type, metadata_string(object, "namespace"), name, PatchType::Apply, object, options);
+  return patch(type, meta_string(object, "namespace"), name, PatchType::Apply, object, options);
 }
 
 void Client::remove(const ResourceType& type, std::string_view ns, std::string_view name,

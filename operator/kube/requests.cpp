@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "operator/kube/errors.hpp"
+#include "operator/kube/object_meta.hpp"
 
 namespace cd4ml::kube {
 
@@ -39,27 +40,6 @@ class Query {
   bool first_ = true;
 };
 
-// A string member, or "" when absent or of another type: response bodies come
-// from the network and must not throw type errors deep inside nlohmann.
-std::string string_field(const Json& object, const char* field) {
-  if (!object.is_object()) {
-    return {};
-  }
-  const auto value = object.find(field);
-  if (value == object.end() || !value->is_string()) {
-    return {};
-  }
-  return value->get<std::string>();
-}
-
-std::string metadata_field(const Json& object, const char* field) {
-  if (!object.is_object()) {
-    return {};
-  }
-  const auto metadata = object.find("metadata");
-  return metadata == object.end() ? std::string() : string_field(*metadata, field);
-}
-
 std::string_view patch_content_type(PatchType type) {
   switch (type) {
     case PatchType::Merge: return "application/merge-patch+json";
@@ -77,7 +57,7 @@ std::string write_namespace(const ResourceType& type, std::string_view ns, const
   if (!type.namespaced) {
     return {};
   }
-  std::string result = ns.empty() ? metadata_field(object, "namespace") : std::string(ns);
+  std::string result = ns.empty() ? meta_string(object, "namespace") : std::string(ns);
   if (result.empty()) {
     throw std::invalid_argument("writing a namespaced " + type.name() +
                                 " needs a namespace (argument or metadata.namespace)");
@@ -168,7 +148,7 @@ HttpRequest create(const ResourceType& type, std::string_view ns, const Json& ob
 
 HttpRequest update(const ResourceType& type, const Json& object, std::string_view subresource,
                    const WriteOptions& options) {
-  const std::string name = metadata_field(object, "name");
+  const std::string name = meta_string(object, "name");
   if (name.empty()) {
     throw std::invalid_argument("updating a " + type.name() + " needs metadata.name");
   }
@@ -250,8 +230,8 @@ ListResult decode_list(const HttpResponse& response) {
   if (items == doc.end() || !(items->is_array() || items->is_null())) {
     throw ApiError(ErrorKind::Other, response.status, "", "list response has no items array");
   }
-  result.resource_version = metadata_field(doc, "resourceVersion");
-  result.continue_token = metadata_field(doc, "continue");
+  result.resource_version = meta_string(doc, "resourceVersion");
+  result.continue_token = meta_string(doc, "continue");
   // List items come without apiVersion/kind; watch events carry them. Filling
   // them in from the list ("ConfigMapList" -> "ConfigMap") makes every cached
   // object look the same, whichever way it arrived.

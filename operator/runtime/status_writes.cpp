@@ -1,25 +1,17 @@
 #include "operator/runtime/status_writes.hpp"
 
+#include "operator/kube/object_meta.hpp"
 #include "operator/runtime/store.hpp"
 
 namespace cd4ml::runtime {
-
-namespace {
-
-std::string meta(const Json& object, const char* field) {
-  const auto it = object.find("metadata");
-  if (it == object.end() || !it->is_object()) return {};
-  return it->value(field, std::string());
-}
-
-}  // namespace
 
 bool StatusWriteMemo::may_write(const Json& cached) {
   const std::string key = object_key(cached);
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(key);
   if (it == entries_.end()) return true;
-  if (it->second.uid == meta(cached, "uid") && it->second.base == meta(cached, "resourceVersion")) {
+  if (it->second.uid == kube::meta_string(cached, "uid") &&
+      it->second.base == kube::meta_string(cached, "resourceVersion")) {
     return false;
   }
   // The cache has caught up (or the object was recreated): it is the truth again.
@@ -28,14 +20,14 @@ bool StatusWriteMemo::may_write(const Json& cached) {
 }
 
 void StatusWriteMemo::written(const Json& cached, const Json& response) {
-  const std::string base = meta(cached, "resourceVersion");
-  const std::string now = meta(response, "resourceVersion");
+  const std::string base = kube::meta_string(cached, "resourceVersion");
+  const std::string now = kube::meta_string(response, "resourceVersion");
   std::lock_guard lock(mutex_);
   if (now.empty() || now == base) {
     entries_.erase(object_key(cached));
     return;
   }
-  entries_[object_key(cached)] = Entry{meta(cached, "uid"), base};
+  entries_[object_key(cached)] = Entry{kube::meta_string(cached, "uid"), base};
 }
 
 void StatusWriteMemo::forget(const std::string& key) {

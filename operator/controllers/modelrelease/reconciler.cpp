@@ -4,6 +4,7 @@
 #include "operator/controllers/modelrelease/workloads.hpp"
 #include "operator/controllers/modelrelease/write_failure.hpp"
 #include "operator/kube/errors.hpp"
+#include "operator/kube/object_meta.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 
@@ -18,13 +19,6 @@ std::string message_of(const kube::ApiError& e) {
   return e.status_message().empty() ? std::string(e.what()) : e.status_message();
 }
 
-const std::string& meta_string(const Json& object, const char* key) {
-  static const std::string kEmpty;
-  const auto meta = object.find("metadata");
-  if (meta == object.end()) return kEmpty;
-  const auto it = meta->find(key);
-  return (it == meta->end() || !it->is_string()) ? kEmpty : it->get_ref<const std::string&>();
-}
 }  // namespace
 
 Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecorder& recorder,
@@ -37,7 +31,7 @@ Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecord
       log_(runtime::Logger().with({{"controller", "modelrelease"}})) {}
 
 Observed Reconciler::observe(const Json& release) const {
-  const std::string& ns = meta_string(release, "namespace");
+  const std::string& ns = kube::meta_string(release, "namespace");
   const api::ReleaseSpec spec = api::parse_release_spec(release);
   Observed o;
   o.release = release;
@@ -45,12 +39,12 @@ Observed Reconciler::observe(const Json& release) const {
   if (!spec.training_run.empty()) {
     if (auto run = caches_.training_runs.get(ns, spec.training_run)) o.training_run = *run;
   }
-  for (const auto& d : caches_.deployments.by_controller_owner(meta_string(release, "uid"))) {
+  for (const auto& d : caches_.deployments.by_controller_owner(kube::meta_string(release, "uid"))) {
     o.deployments.push_back(*d);
   }
   if (auto s = caches_.services.get(ns, spec.active_service)) o.active_service = *s;
   if (auto s = caches_.services.get(ns, spec.preview_service)) o.preview_service = *s;
-  for (const auto& svc : caches_.services.by_controller_owner(meta_string(release, "uid"))) {
+  for (const auto& svc : caches_.services.by_controller_owner(kube::meta_string(release, "uid"))) {
     o.owned_services.push_back(*svc);
   }
   return o;
@@ -58,8 +52,8 @@ Observed Reconciler::observe(const Json& release) const {
 
 Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& plan,
                                              Observed& observed) {
-  const std::string& ns = meta_string(release, "namespace");
-  const std::string& name = meta_string(release, "name");
+  const std::string& ns = kube::meta_string(release, "namespace");
+  const std::string& name = kube::meta_string(release, "name");
   const auto log = log_.with({{"namespace", ns}, {"name", name}});
   const auto scale = [&](const Scale& s) {
     client_.patch(kube::resources::kDeployments, ns, s.deployment, kube::PatchType::Merge,
@@ -70,7 +64,7 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
   for (const auto& d : plan.create_deployments) {
     try {
       client_.create(kube::resources::kDeployments, ns, d);
-      log.info("created Deployment", {{"deployment", meta_string(d, "name")}});
+      log.info("created Deployment", {{"deployment", kube::meta_string(d, "name")}});
     } catch (const kube::ApiError& e) {
       // Ours, created before a restart and not yet in the cache: next round sees it.
       if (kube::is_already_exists(e)) return Outcome::CacheBehind;
@@ -82,7 +76,8 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
           d.value("/metadata/labels"_json_pointer, Json::object()).value("cd4ml.io/revision", "");
       observed.create_failures[revision] = {
           permanent, e.status_message().empty() ? std::string(e.what()) : e.status_message()};
-      log.warn("Deployment refused", {{"deployment", meta_string(d, "name")}, {"error", e.what()}});
+      log.warn("Deployment refused",
+               {{"deployment", kube::meta_string(d, "name")}, {"error", e.what()}});
       return Outcome::Replan;
     }
   }
@@ -102,8 +97,13 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
     } else {
       Json patch = selector_patch(name, w.revision);
       if (w.ports) patch["spec"]["ports"] = *w.ports;
+      const api::ReleaseSpec spec = api::parse_release_spec(release);
+      const std::optional<Json>& cached =
+          w.name == spec.active_service ? observed.active_service : observed.preview_service;
       try {
-        client_.patch(kube::resources::kServices, ns, w.name, kube::PatchType::Merge, patch);
+        const Json response =
+            client_.patch(kube::resources::kServices, ns, w.name, kube::PatchType::Merge, patch);
+        if (cached) service_patches_.sent(*cached, patch, response);
       } catch (const kube::ApiError& e) {
         // Gone meanwhile: the cache will say so; plain retry.
         if (kube::is_not_found(e)) throw;
@@ -136,6 +136,12 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   const Json& release = *cached;
 
   Observed observed = observe(release);
+  // Our own Service patches the cache does not show yet: plan from the
+  // Services as the server holds them, not from the copies before the switch.
+  for (auto* s : {&observed.active_service, &observed.preview_service}) {
+    if (!*s) continue;
+    if (auto patch = service_patches_.unseen(**s)) (*s)->merge_patch(*patch);
+  }
   Plan p = plan(observed);
   // A create that met something the cache did not show (a foreign Service, a
   // refused Deployment) is fed back and planned again; bounded, as each

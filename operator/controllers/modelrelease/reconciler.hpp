@@ -8,6 +8,7 @@
 #include "operator/kube/client.hpp"
 #include "operator/runtime/event_recorder.hpp"
 #include "operator/runtime/logging.hpp"
+#include "operator/runtime/patch_memo.hpp"
 #include "operator/runtime/reconciler.hpp"
 #include "operator/runtime/status_writes.hpp"
 #include "operator/runtime/store.hpp"
@@ -47,6 +48,7 @@ class Reconciler final : public runtime::Reconciler {
   Caches caches_;
   runtime::EventRecorder& recorder_;
   runtime::StatusWriter status_writer_;
+  runtime::PatchMemo service_patches_;
   const util::Clock& clock_;
   runtime::Logger log_;
 };

@@ -1,0 +1,65 @@
+#include "operator/runtime/patch_memo.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cd4ml::runtime {
+namespace {
+
+Json service(const std::string& rv, const std::string& uid = "u1") {
+  return {{"metadata",
+           {{"namespace", "ns"}, {"name", "churn"}, {"uid", uid}, {"resourceVersion", rv}}}};
+}
+
+Json select(const std::string& revision) {
+  return {{"spec", {{"selector", {{"cd4ml.io/revision", revision}}}}}};
+}
+
+TEST(PatchMemo, NothingSentNothingUnseen) {
+  PatchMemo memo;
+  EXPECT_FALSE(memo.unseen(service("10")));
+}
+
+TEST(PatchMemo, CacheBehindOurPatchIsShownWithIt) {
+  PatchMemo memo;
+  memo.sent(service("10"), select("b"), service("11"));
+  EXPECT_EQ(memo.unseen(service("10")), select("b"));
+  EXPECT_EQ(memo.unseen(service("10")), select("b")) << "until the cache catches up";
+}
+
+TEST(PatchMemo, CacheThatCaughtUpIsTheTruthAgain) {
+  PatchMemo memo;
+  memo.sent(service("10"), select("b"), service("11"));
+  // Someone may have changed the selector since: the cache decides.
+  EXPECT_FALSE(memo.unseen(service("11")));
+  EXPECT_EQ(memo.size(), 0u);
+  EXPECT_FALSE(memo.unseen(service("10"))) << "an old copy again (relist) has nothing to add";
+}
+
+TEST(PatchMemo, PatchesOnTheSameOldCopyCombine) {
+  PatchMemo memo;
+  memo.sent(service("10"), select("b"), service("11"));
+  Json ports = {{"spec", {{"ports", Json::array({{{"port", 80}}})}}}};
+  memo.sent(service("10"), ports, service("12"));
+  Json both = select("b");
+  both["spec"]["ports"] = ports["spec"]["ports"];
+  EXPECT_EQ(memo.unseen(service("10")), both);
+  memo.sent(service("10"), select("c"), service("13"));
+  EXPECT_EQ(memo.unseen(service("10")).value()["spec"]["selector"]["cd4ml.io/revision"], "c");
+}
+
+TEST(PatchMemo, PatchThatChangedNothingIsNotRemembered) {
+  PatchMemo memo;
+  memo.sent(service("10"), select("b"), service("10"));
+  EXPECT_EQ(memo.size(), 0u);
+  EXPECT_FALSE(memo.unseen(service("10")));
+}
+
+TEST(PatchMemo, RecreatedObjectOfTheSameNameStartsAfresh) {
+  PatchMemo memo;
+  memo.sent(service("10", "u1"), select("b"), service("11", "u1"));
+  EXPECT_FALSE(memo.unseen(service("10", "u2")));
+  EXPECT_EQ(memo.size(), 0u);
+}
+
+}  // namespace
+}  // namespace cd4ml::runtime
