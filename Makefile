@@ -23,7 +23,7 @@ setup: deps toolchain
 deps:
 	@.ci/install-deps
 toolchain:
-	@e2e/scripts/build-toolchain.sh etcd kwok kubernetes helm >/dev/null
+	@e2e/scripts/build-toolchain.sh etcd kwok kubernetes helm servicemonitor-crd >/dev/null
 
 $(BUILD_DIR)/build.ninja $(BUILD_DIR)/Makefile:
 	@cmake -S . -B $(BUILD_DIR) -G "$(CMAKE_GENERATOR)" >/dev/null

@@ -416,6 +416,7 @@ TEST(Chart, SchemaRejectsMistypedValues) {
       {"metrics.port=70000", "/metrics/port"},
       {"kubeApi.qps=fast", "/kubeApi/qps"},
       {"leaderElection.enabled=maybe", "/leaderElection/enabled"},
+      {"metrics.serviceMonitor.interval=30 seconds", "/metrics/serviceMonitor/interval"},
   };
   for (const auto& c : cases) {
     const CommandResult r = template_chart({c.value});

@@ -3,7 +3,8 @@
 # pinned version, into a cache outside the repository. A warm call only checks
 # stamps and returns.
 #
-#   build-toolchain.sh [kubernetes|etcd|kwok|helm ...]   (default: all but helm)
+#   build-toolchain.sh [kubernetes|etcd|kwok|helm|servicemonitor-crd ...]
+#                                  (default: the control plane: etcd kwok kubernetes)
 #
 # Prints nothing but the cache's bin directory on stdout, so callers can do
 #   bin=$(e2e/scripts/build-toolchain.sh)
@@ -71,6 +72,26 @@ helm_ldflags() {
   echo "-s -w -X $pkg.version=$HELM_VERSION -X $pkg.gitTreeState=clean"
 }
 
+# The ServiceMonitor CRD of the release pinned in toolchain/prometheus-operator,
+# from the Go module proxy (checked against go.sum), copied to
+# $cache_root/crds/ for the chart's e2e test. Not built: a file is all it takes.
+fetch_servicemonitor_crd() {
+  local info dir version
+  info=$(cd "$toolchain/prometheus-operator" &&
+    go mod download -json github.com/prometheus-operator/prometheus-operator)
+  dir=$(jq -r .Dir <<< "$info")
+  version=$(jq -r .Version <<< "$info")
+  local out="$cache_root/crds/servicemonitors-$version.yaml"
+  if [ ! -f "$out" ]; then
+    mkdir -p "$cache_root/crds"
+    cp "$dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" "$out.tmp"
+    chmod u+w "$out.tmp"
+    mv "$out.tmp" "$out"
+    log "ServiceMonitor CRD of prometheus-operator $version in $out"
+  fi
+  ln -sfn "$out" "$cache_root/crds/servicemonitors.yaml"
+}
+
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(etcd kwok kubernetes)
 for c in "${components[@]}"; do
@@ -87,6 +108,8 @@ for c in "${components[@]}"; do
       build_component kwok "kwok-$KWOK_VERSION" "-s -w" sigs.k8s.io/kwok/cmd/kwok=kwok ;;
     helm)
       build_component helm "helm-$HELM_VERSION" "$(helm_ldflags)" helm.sh/helm/v3/cmd/helm=helm ;;
+    servicemonitor-crd)
+      fetch_servicemonitor_crd ;;
     *) log "unknown component $c"; exit 2 ;;
   esac
 done

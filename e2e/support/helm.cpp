@@ -46,18 +46,29 @@ nlohmann::json to_json(const YAML::Node& node) {
   throw std::logic_error("unknown YAML node type");
 }
 
+// build-toolchain.sh <component>; its bin directory.
+std::filesystem::path toolchain_bin(const std::string& component) {
+  const CommandResult built =
+      run_command({(source_dir() / "e2e" / "scripts" / "build-toolchain.sh").string(), component},
+                  {}, std::chrono::seconds(1800));
+  if (built.exit_code != 0) {
+    throw std::runtime_error("build-toolchain.sh " + component + ": " + built.err);
+  }
+  std::string dir = built.out;
+  while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
+  return dir;
+}
+
 }  // namespace
 
 std::filesystem::path helm_path() {
-  static const std::filesystem::path path = [] {
-    const CommandResult built =
-        run_command({(source_dir() / "e2e" / "scripts" / "build-toolchain.sh").string(), "helm"},
-                    {}, std::chrono::seconds(1800));
-    if (built.exit_code != 0) throw std::runtime_error("build-toolchain.sh helm: " + built.err);
-    std::string dir = built.out;
-    while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
-    return std::filesystem::path(dir) / "helm";
-  }();
+  static const std::filesystem::path path = toolchain_bin("helm") / "helm";
+  return path;
+}
+
+std::filesystem::path servicemonitor_crd_path() {
+  static const std::filesystem::path path =
+      toolchain_bin("servicemonitor-crd").parent_path() / "crds" / "servicemonitors.yaml";
   return path;
 }
 

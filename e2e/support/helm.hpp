@@ -15,6 +15,9 @@ namespace cd4ml::e2e {
 // build-toolchain.sh helm (quick once built; minutes the first time).
 std::filesystem::path helm_path();
 std::filesystem::path chart_dir();
+// The ServiceMonitor CRD of the pinned prometheus-operator release
+// (build-toolchain.sh servicemonitor-crd).
+std::filesystem::path servicemonitor_crd_path();
 
 // Runs helm with `args`; against the local cluster when `with_cluster`.
 CommandResult helm(const std::vector<std::string>& args, bool with_cluster = false);

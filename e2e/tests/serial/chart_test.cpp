@@ -325,6 +325,48 @@ void expect_rights(const std::string& sa_ns, const std::string& sa, const std::v
   }
 }
 
+// The optional ServiceMonitor against the real CRD of a pinned
+// prometheus-operator release (e2e/toolchain/prometheus-operator): the API
+// server accepts it, keeps every field we render (a misspelt or misplaced
+// field would be pruned silently, and Prometheus would scrape nothing), and it
+// selects the chart's metrics Service on its named port.
+TEST_F(ChartE2E, ServiceMonitorIsValidForTheRealCrd) {
+  kubectl_ok({"apply", "--server-side", "-f", servicemonitor_crd_path().string()});
+  kubectl_ok({"wait", "--for=condition=Established", "--timeout=60s",
+              "crd/servicemonitors.monitoring.coreos.com"});
+  TestNamespace ns;
+  const std::string release = "sm-" + suffix_of(ns.name());
+  const std::string name = release + "-cd4ml-operator";
+  const std::vector<std::string> values = {
+      "leaderElection.enabled=false", "metrics.serviceMonitor.enabled=true",
+      "metrics.serviceMonitor.interval=1m30s", "metrics.serviceMonitor.labels.release=prometheus"};
+  install(release, ns.name(), values);
+
+  // What helm sent, against what the server kept.
+  const CommandResult rendered = helm({"get", "manifest", release, "-n", ns.name()}, true);
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
+  Json rendered_monitor;
+  for (const auto& doc : yaml_documents(rendered.out)) {
+    if (doc.value("kind", "") == "ServiceMonitor") rendered_monitor = doc;
+  }
+  ASSERT_FALSE(rendered_monitor.is_null()) << "the chart rendered no ServiceMonitor";
+
+  const auto live = get_json("servicemonitor", ns.name(), name);
+  ASSERT_TRUE(live) << "no ServiceMonitor " << name;
+  Json live_with_rendered = (*live)["spec"];
+  live_with_rendered.merge_patch(rendered_monitor["spec"]);
+  EXPECT_EQ(live_with_rendered, (*live)["spec"]) << "fields the CRD dropped or changed";
+  EXPECT_EQ((*live)["spec"]["endpoints"][0]["interval"], "1m30s");
+  EXPECT_EQ((*live)["metadata"]["labels"]["release"], "prometheus");
+
+  const auto service = get_json("service", ns.name(), name + "-metrics");
+  ASSERT_TRUE(service);
+  for (const auto& [k, v] : (*live)["spec"]["selector"]["matchLabels"].items()) {
+    EXPECT_EQ((*service)["metadata"]["labels"].value(k, Json()), v) << "selects " << k;
+  }
+  EXPECT_EQ((*live)["spec"]["endpoints"][0]["port"], (*service)["spec"]["ports"][0]["name"]);
+}
+
 TEST_F(ChartE2E, ClusterWideOperatorRunsWithExactlyTheChartsRights) {
   TestNamespace ns;
   TestNamespace users;
