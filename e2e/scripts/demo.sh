@@ -25,6 +25,14 @@ fi
 step() { printf '\n%s==> %s%s\n' "$B" "$*" "$R"; }
 say() { printf '    %s\n' "$*"; }
 show() { printf '%s    $ %s%s\n' "$D" "$*" "$R"; "$@" 2>&1 | sed 's/^/    /'; }
+# apply <example file...>: shows the command, then lets the Events tell what
+# happened (kubectl's own "created" lines would race with them).
+apply() {
+  local args=() f
+  for f in "$@"; do args+=(-f "docs/examples/$f"); done
+  printf '%s    $ kubectl apply %s%s\n' "$D" "${args[*]}" "$R"
+  (cd "$REPO_ROOT" && kubectl apply "${args[@]}" > /dev/null)
+}
 
 # wait_for <what> <seconds> <command...>: polls until the command succeeds.
 wait_for() {
@@ -78,7 +86,7 @@ trap 'kill $events_pid 2>/dev/null || true; rm -f "$events_seen"' EXIT
 event_shown() { grep -q -- "$1" "$events_seen"; }
 
 step "3/5 Training two experiments of the churn model (different params)"
-kubectl apply -f "$EXAMPLES/trainingrun-churn-v1.yaml" -f "$EXAMPLES/trainingrun-churn-v2.yaml" | sed 's/^/    /'
+apply trainingrun-churn-v1.yaml trainingrun-churn-v2.yaml
 wait_for "both TrainingRuns to succeed" 180 \
   kubectl -n "$NS" wait --for=condition=Ready --timeout=2s tr/churn-v1 tr/churn-v2
 show kubectl -n "$NS" get tr -o custom-columns='NAME:.metadata.name,VERSION:.status.modelVersion,PHASE:.status.phase,LEARNING_RATE:.spec.params.learning_rate,ACCURACY:.status.metrics.accuracy,AUC:.status.metrics.auc'
@@ -88,7 +96,7 @@ say "Each version is the first 12 hex of sha256 over the run's code, data, train
 say "params (docs/concepts.md shows how to recompute it with jq)."
 
 step "4/5 Releasing churn-v1 ($v1) behind the Services churn and churn-preview"
-kubectl apply -f "$EXAMPLES/modelrelease-churn.yaml" | sed 's/^/    /'
+apply modelrelease-churn.yaml
 wait_for "the release to become Healthy on $v1" 120 equals mr/churn '{.status.phase}/{.status.activeModelVersion}' "Healthy/$v1"
 show kubectl -n "$NS" get mr churn
 show kubectl -n "$NS" get svc,deploy -l cd4ml.io/release=churn
