@@ -1,5 +1,4 @@
 #include <stdexcept>
-#include <thread>
 
 #include "bench/cluster/bench_session.hpp"
 #include "bench/cluster/process_memory.hpp"
@@ -32,14 +31,7 @@ Json cache_memory(const CacheMemoryOptions& options) {
   runtime::Informer informer(session.transport(), kube::resources::kConfigMaps,
                              std::move(informer_options));
   informer.start();
-  const auto deadline = start + options.sync_deadline;
-  // Polling costs at most a millisecond of a sync that takes seconds.
-  while (!informer.has_synced()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("informer did not sync within the deadline");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  wait_for_sync({&informer}, start + options.sync_deadline);
   const std::chrono::duration<double> sync = std::chrono::steady_clock::now() - start;
   const MemorySample synced = sample_memory();
   release_free_memory();

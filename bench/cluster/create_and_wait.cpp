@@ -128,13 +128,7 @@ Json create_and_wait(const CreateAndWaitOptions& options) {
   };
   informer.add_handlers(std::move(handlers));
   informer.start();
-  const auto sync_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!informer.has_synced()) {
-    if (std::chrono::steady_clock::now() > sync_deadline) {
-      throw std::runtime_error("informer did not sync within 60s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  wait_for_sync({&informer}, in_seconds(60));
   if (!options.patch && outcomes.count() > 0) {
     throw std::runtime_error("namespace " + options.ns + " already holds finished objects");
   }

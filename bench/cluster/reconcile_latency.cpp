@@ -121,13 +121,7 @@ Json reconcile_latency(const ReconcileLatencyOptions& options) {
   controller.for_primary(informer);
 
   informer.start();
-  const auto sync_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!informer.has_synced()) {
-    if (std::chrono::steady_clock::now() > sync_deadline) {
-      throw std::runtime_error("informer did not sync within 60s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  wait_for_sync({&informer}, in_seconds(60));
   controller.start();
 
   // Creates on a fixed schedule; a create that overruns its slot delays the

@@ -246,13 +246,7 @@ Json release_rollouts(const ReleaseRolloutsOptions& options) {
        [&](const runtime::ObjectPtr&, const runtime::ObjectPtr& o) { seen.release(o); },
        {}});
   for (auto* informer : {&deployments, &services, &releases}) informer->start();
-  const auto sync_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!deployments.has_synced() || !services.has_synced() || !releases.has_synced()) {
-    if (std::chrono::steady_clock::now() > sync_deadline) {
-      throw std::runtime_error("informers did not sync within 60s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  wait_for_sync({&deployments, &services, &releases}, in_seconds(60));
 
   const std::size_t max_revisions = static_cast<std::size_t>(options.history_limit) + 1;
   const auto wait_settled = [&](const std::string& version) {

@@ -42,6 +42,9 @@ class ApiError : public std::runtime_error {
   const std::string& reason() const { return reason_; }
   // metav1.Status message as the server wrote it.
   const std::string& status_message() const { return message_; }
+  // For users: the server's message, or what() when no Status came back
+  // (transport errors, bodies that were not a Status).
+  std::string user_message() const { return message_.empty() ? std::string(what()) : message_; }
   std::optional<std::chrono::seconds> retry_after() const { return retry_after_; }
 
  private:

@@ -1,8 +1,10 @@
 #include "operator/runtime/manager.hpp"
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>;
+#include <utility>
+// this comment keeps clang-format from sorting <utility> after it.
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <utility>  // before asio: Boost 1.74's awaitable.hpp misses it
 
 namespace cd4ml::runtime {
 

@@ -36,6 +36,11 @@ void PatchMemo::sent(const Json& cached, const Json& patch, const Json& response
   }
 }
 
+void PatchMemo::forget(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(key);
+}
+
 std::size_t PatchMemo::size() const {
   std::lock_guard lock(mutex_);
   return entries_.size();

@@ -1,5 +1,7 @@
 #pragma once
-// Our own patches that the cache has not shown yet.
+// Our own patches that the cache has not shown yet. Used for Service
+// selectors here, and by StatusWriter (runtime/status_writes.hpp), which
+// writes no status while the cache is behind its previous one.
 //
 // A controller that patches an object (a Service's selector) learns of it
 // from its watch a few milliseconds later. A reconcile woken in between by
@@ -31,6 +33,8 @@ class PatchMemo {
   // object. A patch that changed nothing on an up-to-date copy keeps the
   // resourceVersion: no event follows, nothing is remembered.
   void sent(const Json& cached, const Json& patch, const Json& response);
+  // The object is gone: its entry (if any) with it.
+  void forget(const std::string& key);
   std::size_t size() const;
 
  private:

@@ -13,36 +13,15 @@
 // Our write's watch event is on its way and reconciles the object again on
 // fresh data. Once the cache moves past `base` the entry is dropped.
 
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unordered_map>
 
 #include "operator/kube/client.hpp"
+#include "operator/runtime/patch_memo.hpp"
 
 namespace cd4ml::runtime {
 
 using Json = nlohmann::json;
-
-class StatusWriteMemo {
- public:
-  // Whether a status planned from `cached` may be sent now.
-  bool may_write(const Json& cached);
-  // After a successful status write on `cached`; `response` is the server's
-  // object. A write that changed nothing keeps the resourceVersion and sends
-  // no watch event, so nothing may wait for one.
-  void written(const Json& cached, const Json& response);
-  void forget(const std::string& key);
-  std::size_t size() const;
-
- private:
-  struct Entry {
-    std::string uid;
-    std::string base;
-  };
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;
-};
 
 class StatusWriter {
  public:
@@ -56,7 +35,9 @@ class StatusWriter {
  private:
   kube::Client& client_;
   const kube::ResourceType& type_;
-  StatusWriteMemo memo_;
+  // Our status writes the cache has not shown yet (the resourceVersion each
+  // was made on is what matters here, not its content).
+  PatchMemo memo_;
 };
 
 }  // namespace cd4ml::runtime

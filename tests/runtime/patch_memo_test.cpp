@@ -54,6 +54,29 @@ TEST(PatchMemo, PatchThatChangedNothingIsNotRemembered) {
   EXPECT_FALSE(memo.unseen(service("10")));
 }
 
+TEST(PatchMemo, ResponseWithoutAResourceVersionIsNotRemembered) {
+  PatchMemo memo;
+  memo.sent(service("10"), select("b"), Json::object());
+  EXPECT_EQ(memo.size(), 0u);
+  EXPECT_FALSE(memo.unseen(service("10")));
+}
+
+TEST(PatchMemo, ForgetDropsTheEntry) {
+  PatchMemo memo;
+  memo.sent(service("10"), select("b"), service("11"));
+  memo.forget("ns/churn");
+  EXPECT_EQ(memo.size(), 0u);
+  EXPECT_FALSE(memo.unseen(service("10")));
+}
+
+TEST(PatchMemo, OtherObjectsAreNotHeldBack) {
+  PatchMemo memo;
+  memo.sent(service("10"), select("b"), service("11"));
+  Json other = service("10");
+  other["metadata"]["name"] = "churn-preview";
+  EXPECT_FALSE(memo.unseen(other));
+}
+
 TEST(PatchMemo, RecreatedObjectOfTheSameNameStartsAfresh) {
   PatchMemo memo;
   memo.sent(service("10", "u1"), select("b"), service("11", "u1"));

@@ -15,10 +15,6 @@ struct ServiceWriteError {
   std::string message;
 };
 
-std::string message_of(const kube::ApiError& e) {
-  return e.status_message().empty() ? std::string(e.what()) : e.status_message();
-}
-
 }  // namespace
 
 Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecorder& recorder,
@@ -54,6 +50,7 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
                                              Observed& observed) {
   const std::string& ns = kube::meta_string(release, "namespace");
   const std::string& name = kube::meta_string(release, "name");
+  const api::ReleaseSpec spec = api::parse_release_spec(release);
   const auto log = log_.with({{"namespace", ns}, {"name", name}});
   const auto scale = [&](const Scale& s) {
     client_.patch(kube::resources::kDeployments, ns, s.deployment, kube::PatchType::Merge,
@@ -74,8 +71,7 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
           e.kind() == kube::ErrorKind::Invalid || e.kind() == kube::ErrorKind::BadRequest;
       const std::string revision =
           d.value("/metadata/labels"_json_pointer, Json::object()).value("cd4ml.io/revision", "");
-      observed.create_failures[revision] = {
-          permanent, e.status_message().empty() ? std::string(e.what()) : e.status_message()};
+      observed.create_failures[revision] = {permanent, e.user_message()};
       log.warn("Deployment refused",
                {{"deployment", kube::meta_string(d, "name")}, {"error", e.what()}});
       return Outcome::Replan;
@@ -87,17 +83,15 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
       try {
         client_.create(kube::resources::kServices, ns, *w.create);
       } catch (const kube::ApiError& e) {
-        if (!kube::is_already_exists(e)) throw ServiceWriteError{w.name, message_of(e)};
+        if (!kube::is_already_exists(e)) throw ServiceWriteError{w.name, e.user_message()};
         // Not in our labelled cache: most likely someone else's Service.
         auto live = client_.try_get(kube::resources::kServices, ns, w.name);
-        const api::ReleaseSpec spec = api::parse_release_spec(release);
         (w.name == spec.active_service ? observed.active_service : observed.preview_service) = live;
         return Outcome::Replan;
       }
     } else {
       Json patch = selector_patch(name, w.revision);
       if (w.ports) patch["spec"]["ports"] = *w.ports;
-      const api::ReleaseSpec spec = api::parse_release_spec(release);
       const std::optional<Json>& cached =
           w.name == spec.active_service ? observed.active_service : observed.preview_service;
       try {
@@ -107,7 +101,7 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
       } catch (const kube::ApiError& e) {
         // Gone meanwhile: the cache will say so; plain retry.
         if (kube::is_not_found(e)) throw;
-        throw ServiceWriteError{w.name, message_of(e)};
+        throw ServiceWriteError{w.name, e.user_message()};
       }
     }
     log.info("Service selects revision", {{"service", w.name}, {"revision", w.revision}});

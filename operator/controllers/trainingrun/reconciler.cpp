@@ -70,7 +70,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
         log.warn("training Job refused", {{"error", e.what()}});
         failure = CreateFailure{
             e.kind() == kube::ErrorKind::Invalid || e.kind() == kube::ErrorKind::BadRequest,
-            e.status_message().empty() ? e.what() : e.status_message()};
+            e.user_message()};
         Observed again = observe(run, std::nullopt);
         again.job_create_failure = failure;
         p = plan(again);
