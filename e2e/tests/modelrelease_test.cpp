@@ -13,7 +13,19 @@
 namespace cd4ml::e2e {
 namespace {
 
-class ModelReleaseE2E : public ReleaseFixture {};
+class ModelReleaseE2E : public ReleaseFixture {
+ protected:
+  // Points release "churn" at `run` with manual promotion (one preview pod)
+  // and waits until the candidate waits in preview; returns the release then.
+  Json hold_in_preview(const std::string& run) {
+    patch_release(
+        "churn",
+        {{"spec",
+          {{"model", {{"trainingRunRef", {{"name", run}}}}},
+           {"strategy", {{"blueGreen", {{"autoPromotion", false}, {"previewReplicas", 1}}}}}}}});
+    return wait_for_phase("churn", "AwaitingPromotion");
+  }
+};
 
 TEST_F(ModelReleaseE2E, FirstReleaseGoesHealthy) {
   apply_json(training_run("churn-1", 0.9));
@@ -147,6 +159,57 @@ TEST_F(ModelReleaseE2E, CandidateNeverReadyIsAbortedAtTheDeadline) {
   expect_no_violations();
 }
 
+// Safety rule 6: a spec change mid-rollout makes the newest revision the
+// target; the abandoned candidate (held in preview here, waiting for a
+// promotion that never comes) is scaled down and never receives traffic.
+TEST_F(ModelReleaseE2E, NewestSpecWinsMidRollout) {
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(training_run("churn-2", 0.93));
+  apply_json(training_run("churn-3", 0.95));
+  apply_json(release("churn", "churn-1"));
+  watch("churn", 2);
+  const std::string first = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+  wait_for_run("churn-2");
+  wait_for_run("churn-3");
+
+  const std::string abandoned = hold_in_preview("churn-2")["status"]["previewRevision"];
+  ASSERT_NE(abandoned, first);
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-3"}}}}}}}});
+  const Json r = wait_until_release("churn", "churn-3 waiting in preview", [&](const Json& mr) {
+    const std::string preview = mr.value("/status/previewRevision"_json_pointer, std::string());
+    return mr.value("/status/phase"_json_pointer, std::string()) == "AwaitingPromotion" &&
+           !preview.empty() && preview != abandoned;
+  });
+  const std::string newest = r["status"]["previewRevision"];
+  EXPECT_EQ(r["status"]["targetRevision"], newest);
+  EXPECT_EQ(r["status"]["activeRevision"], first) << "nothing promoted without the annotation";
+  wait_until("abandoned candidate scaled to 0", 60s, [&] {
+    auto d = get_json("deployment", ns_.name(), "churn-" + abandoned);
+    return d && (*d)["spec"]["replicas"] == 0;
+  });
+  bool recorded = false;
+  for (const auto& rec : r["status"]["revisions"]) {
+    if (rec["revision"] != abandoned) continue;
+    recorded = true;
+    EXPECT_EQ(rec["reason"], "Superseded") << rec.dump();
+  }
+  EXPECT_TRUE(recorded) << r["status"].dump(2);
+
+  kubectl_ok({"annotate", "mr", "churn", "-n", ns_.name(), "cd4ml.io/promote=" + newest});
+  wait_until_release("churn", "churn-3 active", [&](const Json& mr) {
+    return mr.value("/status/phase"_json_pointer, std::string()) == "Healthy" &&
+           mr.value("/status/activeRevision"_json_pointer, std::string()) == newest;
+  });
+  // The watcher sees the switch on its own watch, maybe after the status.
+  wait_until("the invariant watcher sees the switch", 30s, [&] {
+    const auto history = watcher_->active_history();
+    return !history.empty() && history.back() == newest;
+  });
+  EXPECT_EQ(watcher_->active_history(), (std::vector<std::string>{first, newest}))
+      << "the abandoned candidate never served";
+  expect_no_violations();
+}
+
 TEST_F(ModelReleaseE2E, ManualPromotion) {
   apply_json(training_run("churn-1", 0.9));
   apply_json(training_run("churn-2", 0.93));
@@ -154,12 +217,7 @@ TEST_F(ModelReleaseE2E, ManualPromotion) {
   watch("churn", 2);
   const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   wait_for_run("churn-2");
-  patch_release(
-      "churn",
-      {{"spec",
-        {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}},
-         {"strategy", {{"blueGreen", {{"autoPromotion", false}, {"previewReplicas", 1}}}}}}}});
-  const Json waiting = wait_for_phase("churn", "AwaitingPromotion");
+  const Json waiting = hold_in_preview("churn-2");
   const std::string candidate = waiting["status"]["previewRevision"];
   EXPECT_EQ(waiting["status"]["activeRevision"], old_rev);
   EXPECT_EQ(get_json("service", ns_.name(), "churn-preview")
