@@ -4,18 +4,45 @@
 #   1. install the CRDs;  2. start the operator;  3. train two experiments;
 #   4. release the first;  5. roll out the second through preview and gates.
 # It narrates what happens as it happens, then leaves everything running.
+#
+#   demo.sh [--namespace NS]           run the demo in NS (default cd4ml-demo)
+#   demo.sh [--namespace NS] --clean   stop that demo's operator, delete NS
+# (e2e/tests/demo_test.cpp runs it in a namespace of its own, so a demo a
+# developer left running is never disturbed by make test.)
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=cluster-lib.sh disable=SC2034
 source "$(dirname "$0")/cluster-lib.sh"
 LOG_PREFIX=demo # read by log() in cluster-lib.sh
-load_env || die "no local cluster: run make cluster-up first"
 
 NS=cd4ml-demo
+clean=false
+while [ $# -gt 0 ]; do
+  case $1 in
+    --namespace) [ $# -ge 2 ] || die "--namespace needs a value"; NS=$2; shift 2 ;;
+    --namespace=*) NS=${1#*=}; shift ;;
+    --clean) clean=true; shift ;;
+    *) die "unknown argument '$1' (usage: demo.sh [--namespace NS] [--clean])" ;;
+  esac
+done
+load_env || die "no local cluster: run make cluster-up first"
+
 EXAMPLES=$REPO_ROOT/docs/examples
 OPERATOR=$REPO_ROOT/build/bin/cd4ml-operator
+# One operator per demo namespace, recorded like the cluster's components so
+# cluster-down stops it too.
+if [ "$NS" = cd4ml-demo ]; then OPERATOR_NAME=cd4ml-operator; else OPERATOR_NAME=cd4ml-operator.$NS; fi
 export KUBECONFIG=$KUBECONFIG_FILE
 kubectl() { "$CLUSTER_BIN_DIR/kubectl" "$@"; }
+
+if $clean; then
+  if [ -f "$(cmd_file "$OPERATOR_NAME")" ]; then
+    stop_component "$OPERATOR_NAME"
+    rm -f "$(cmd_file "$OPERATOR_NAME")"
+  fi
+  kubectl delete namespace "$NS" --ignore-not-found --wait=false
+  exit 0
+fi
 
 if [ -t 1 ]; then
   B=$'\e[1m' D=$'\e[2m' G=$'\e[32m' Y=$'\e[33m' R=$'\e[0m' JQ_COLOR=-C
@@ -30,8 +57,8 @@ show() { printf '%s    $ %s%s\n' "$D" "$*" "$R"; "$@" 2>&1 | sed 's/^/    /'; }
 apply() {
   local args=() f
   for f in "$@"; do args+=(-f "docs/examples/$f"); done
-  printf '%s    $ kubectl apply %s%s\n' "$D" "${args[*]}" "$R"
-  (cd "$REPO_ROOT" && kubectl apply "${args[@]}" > /dev/null)
+  printf '%s    $ kubectl -n %s apply %s%s\n' "$D" "$NS" "${args[*]}" "$R"
+  (cd "$REPO_ROOT" && kubectl -n "$NS" apply "${args[@]}" > /dev/null)
 }
 
 # wait_for <what> <seconds> <command...>: polls until the command succeeds.
@@ -39,7 +66,7 @@ wait_for() {
   local what=$1 deadline=$((SECONDS + $2))
   shift 2
   until "$@" > /dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || die "timed out waiting for $what (operator log: $(log_file cd4ml-operator))"
+    [ $SECONDS -lt $deadline ] || die "timed out waiting for $what (operator log: $(log_file "$OPERATOR_NAME"))"
     sleep 0.5
   done
 }
@@ -52,23 +79,23 @@ kubectl wait --for=condition=Established --timeout=60s \
   crd/trainingruns.cd4ml.io crd/modelreleases.cd4ml.io > /dev/null
 
 step "2/5 Starting the operator"
-stop_component cd4ml-operator > /dev/null 2>&1 || true
+stop_component "$OPERATOR_NAME" > /dev/null 2>&1 || true
 metrics_port=$(pick_ports 2 | tr '\n' ' ')
 read -r metrics_port health_port <<< "$metrics_port"
 # Scoped to the demo's namespace, so it never competes with the operators
 # the end-to-end tests start in theirs (make test on the same cluster).
-write_cmd cd4ml-operator -- "$OPERATOR" --kubeconfig="$KUBECONFIG_FILE" --namespace="$NS" \
+write_cmd "$OPERATOR_NAME" -- "$OPERATOR" --kubeconfig="$KUBECONFIG_FILE" --namespace="$NS" \
   --metrics-bind-address="127.0.0.1:$metrics_port" \
   --health-probe-bind-address="127.0.0.1:$health_port"
-launch_component cd4ml-operator
+launch_component "$OPERATOR_NAME"
 wait_for "the operator's /readyz" 60 curl -sf "http://127.0.0.1:$health_port/readyz"
-say "running as pid $(component_pid cd4ml-operator), out of cluster, with the local kubeconfig,"
+say "running as pid $(component_pid "$OPERATOR_NAME"), out of cluster, with the local kubeconfig,"
 say "watching namespace $NS"
-say "log:     $(log_file cd4ml-operator)"
+say "log:     $(log_file "$OPERATOR_NAME")"
 say "metrics: http://127.0.0.1:$metrics_port/metrics   probes: http://127.0.0.1:$health_port/readyz"
 
 # Everything the operator reports from here on, as it happens.
-kubectl apply -f "$EXAMPLES/namespace.yaml" > /dev/null
+kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - > /dev/null
 # ('|' separates fields: kubectl pads tabs into columns.) Each printed line is
 # also appended to $events_seen, so the script can wait until one has shown.
 events_seen=$(mktemp)
@@ -122,7 +149,7 @@ cat <<EOF
       kubectl -n $NS describe mr churn           # conditions, revisions, events
       kubectl -n $NS get mr churn -o yaml        # status.revisions and status.lineage
       kubectl -n $NS get svc churn -o jsonpath='{.spec.selector}'
-      tail -f $(log_file cd4ml-operator)
+      tail -f $(log_file "$OPERATOR_NAME")
       curl -s http://127.0.0.1:$metrics_port/metrics | grep controller_runtime_reconcile_total
 
     Try a rejection (an experiment worse than what is live):
@@ -131,6 +158,8 @@ cat <<EOF
     Roll back (instant: churn-v1's Deployment is kept at 0 replicas):
       kubectl -n $NS patch mr churn --type=merge -p '{"spec":{"model":{"trainingRunRef":{"name":"churn-v1"}}}}'
 
-    Tear down (stops the operator and the control plane, removes .cluster/):
+    Remove only the demo (its operator and namespace):
+      e2e/scripts/demo.sh --namespace $NS --clean
+    Tear down everything (the operator and the control plane, removes .cluster/):
       make cluster-down
 EOF
