@@ -265,6 +265,27 @@ TEST_F(ModelReleaseE2E, AbortAnnotationStopsTheCandidate) {
            0;
   });
   EXPECT_TRUE(has_release_event("churn", "Aborted"));
+
+  // Both annotations stay (the operator never removes them: GitOps owns the
+  // object) and now name revisions that are not the candidate: the next
+  // candidate is neither aborted nor promoted by them.
+  apply_json(training_run("churn-3", 0.95));
+  wait_for_run("churn-3");
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-3"}}}}}}}});
+  const Json next = wait_until_release("churn", "churn-3 waiting in preview", [&](const Json& mr) {
+    const std::string preview = mr.value("/status/previewRevision"_json_pointer, std::string());
+    return mr.value("/status/phase"_json_pointer, std::string()) == "AwaitingPromotion" &&
+           !preview.empty() && preview != candidate;
+  });
+  EXPECT_EQ(next["metadata"]["annotations"]["cd4ml.io/abort"], candidate);
+  EXPECT_EQ(next["status"]["activeRevision"], old_rev);
+  const std::string third = next["status"]["previewRevision"];
+  kubectl_ok(
+      {"annotate", "mr", "churn", "-n", ns_.name(), "--overwrite", "cd4ml.io/promote=" + third});
+  wait_until_release("churn", "churn-3 promoted", [&](const Json& mr) {
+    return mr.value("/status/activeRevision"_json_pointer, std::string()) == third &&
+           mr.value("/status/phase"_json_pointer, std::string()) == "Healthy";
+  });
   expect_no_violations();
 }
 
@@ -296,6 +317,67 @@ TEST_F(ModelReleaseE2E, FastRollbackReusesTheKeptDeployment) {
       << "the kept Deployment is reused";
   EXPECT_EQ(list_json("deployments", ns_.name(), "cd4ml.io/release=churn").size(), 2u);
   EXPECT_TRUE(has_release_event("churn", "RolledBack"));
+  expect_no_violations();
+}
+
+// Safety rule 5 both ways: the replaced revision keeps serving capacity for
+// scaleDownDelaySeconds after the switch (in-flight requests, an instant way
+// back), then goes to 0; beyond revisionHistoryLimit it is deleted.
+TEST_F(ModelReleaseE2E, ReplacedRevisionWaitsOutItsDelayAndHistoryIsPruned) {
+  constexpr auto kDelay = 6s;
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(training_run("churn-2", 0.93));
+  apply_json(training_run("churn-3", 0.95));
+  apply_json(release(
+      "churn", "churn-1",
+      {{"revisionHistoryLimit", 1},
+       {"strategy",
+        {{"blueGreen", {{"scaleDownDelaySeconds", std::chrono::seconds(kDelay).count()}}}}}}));
+  watch("churn", 2);
+  const std::string first = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
+  const auto replicas_of = [&](const std::string& revision) -> std::optional<int> {
+    const auto d = get_json("deployment", ns_.name(), "churn-" + revision);
+    if (!d) return std::nullopt;
+    return (*d)["spec"]["replicas"].get<int>();
+  };
+  const auto active_selects = [&] {
+    return get_json("service", ns_.name(), "churn")
+        .value()["spec"]["selector"]["cd4ml.io/revision"]
+        .get<std::string>();
+  };
+
+  wait_for_run("churn-2");
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-2"}}}}}}}});
+  ASSERT_TRUE(wait_until("the active Service to leave the first revision", 90s,
+                         [&] { return active_selects() != first; }));
+  const auto switched = std::chrono::steady_clock::now();
+  const std::string second = active_selects();
+  EXPECT_EQ(replicas_of(first), 2) << "scaled down at the switch, not after the delay";
+  ASSERT_TRUE(
+      wait_until("the first revision scaled to 0", 60s, [&] { return replicas_of(first) == 0; }));
+  // The switch was seen up to one poll (<= 0.5 s) late, so allow 1 s.
+  EXPECT_GE(std::chrono::steady_clock::now() - switched, kDelay - 1s);
+  EXPECT_TRUE(has_release_event("churn", "ScaledDown"));
+
+  wait_for_run("churn-3");
+  patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-3"}}}}}}}});
+  ASSERT_TRUE(wait_until("the active Service to select churn-3's revision", 90s, [&] {
+    const std::string now = active_selects();
+    return now != first && now != second;
+  }));
+  const std::string third = active_selects();
+  // Limit 1: the second revision is kept (at 0, once its delay is over), the
+  // first is deleted and dropped from status.revisions.
+  ASSERT_TRUE(wait_until("the first revision's Deployment deleted", 60s,
+                         [&] { return !replicas_of(first).has_value(); }));
+  EXPECT_TRUE(
+      wait_until("the second revision scaled to 0", 60s, [&] { return replicas_of(second) == 0; }));
+  EXPECT_EQ(replicas_of(third), 2);
+  EXPECT_EQ(list_json("deployments", ns_.name(), "cd4ml.io/release=churn").size(), 2u);
+  const Json status = get_json("modelrelease", ns_.name(), "churn").value()["status"];
+  std::vector<std::string> recorded;
+  for (const auto& rec : status["revisions"]) recorded.push_back(rec["revision"]);
+  EXPECT_EQ(recorded, (std::vector<std::string>{second, third}));
   expect_no_violations();
 }
 

@@ -154,6 +154,21 @@ TEST(ModelReleasePlan, NewModelRollsOutPreviewThenActiveThenScalesDownOld) {
   EXPECT_TRUE(revisions[1].contains("promotedAt"));
 }
 
+// Status times have whole seconds; a switch in the middle of a second must
+// still keep the old revision for the whole delay.
+TEST(ModelReleasePlan, ScaleDownDelayIsNeverCutShortByTimestampRounding) {
+  Cluster c;
+  c.advance(std::chrono::milliseconds(600));
+  const std::string old_rev = first_release(c);
+  release_model(c, "bbb");  // switched at x.600 s
+  c.advance(std::chrono::milliseconds(29'700));
+  c.step();
+  EXPECT_EQ(c.replicas(old_rev), 2) << "29.7 s after the switch";
+  c.advance(std::chrono::milliseconds(1'000));
+  c.step();
+  EXPECT_EQ(c.replicas(old_rev), 0);
+}
+
 TEST(ModelReleasePlan, RequeuesForTheScaleDownDelay) {
   Cluster c;
   first_release(c);
@@ -403,6 +418,27 @@ TEST(ModelReleasePlan, HistoryLimitPrunesOldRevisions) {
   EXPECT_EQ(c.status()["revisions"].size(), 2u);
 }
 
+// createdAt has whole seconds: of two revisions created in the same second,
+// the later one is the newer and is the one kept.
+TEST(ModelReleasePlan, HistoryLimitKeepsTheLaterOfTwoRevisionsOfTheSameSecond) {
+  Cluster c;
+  c.release["spec"]["revisionHistoryLimit"] = 1;
+  const std::string a = first_release(c);
+  const std::string b = release_model(c, "bbb");  // no time passes
+  ASSERT_EQ(c.status()["revisions"][0]["createdAt"], c.status()["revisions"][1]["createdAt"]);
+  c.advance(seconds(31));
+  c.settle();
+  const std::string cc = release_model(c, "ccc");
+  c.advance(seconds(31));
+  c.settle();
+  EXPECT_FALSE(c.has_deployment(a));
+  EXPECT_TRUE(c.has_deployment(b));
+  EXPECT_TRUE(c.has_deployment(cc));
+  ASSERT_EQ(c.status()["revisions"].size(), 2u);
+  EXPECT_EQ(c.status()["revisions"][0]["revision"], b);
+  EXPECT_EQ(c.status()["revisions"][1]["revision"], cc);
+}
+
 TEST(ModelReleasePlan, ScalingDoesNotCreateARevision) {
   Cluster c;
   const std::string a = first_release(c);
@@ -434,10 +470,12 @@ TEST(ModelReleasePlan, RestartAfterTheSwitchBeforeTheStatusWrite) {
   auto states = revision_states(c);
   EXPECT_EQ(states[b], "Active");
   EXPECT_EQ(states[a], "Inactive");
+  EXPECT_EQ(c.status()["revisions"][0]["reason"], "Replaced");
   EXPECT_EQ(c.replicas(a), 2) << "the old revision still gets its scale-down delay";
   c.advance(seconds(31));
   c.settle();
   EXPECT_EQ(c.replicas(a), 0);
+  EXPECT_TRUE(c.has_event("ScaledDown"));
 }
 
 TEST(ModelReleasePlan, RestartAfterCreateBeforeTheStatusWriteMakesNoDuplicate) {

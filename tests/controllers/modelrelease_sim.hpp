@@ -215,7 +215,7 @@ struct Cluster {
     }
     return false;
   }
-  void advance(seconds s) { now += s; }
+  void advance(std::chrono::milliseconds d) { now += d; }
   void set_model(const std::string& version, double accuracy) {
     release["spec"]["model"] = {{"uri", "s3://models/churn/" + version},
                                 {"version", version},

@@ -95,6 +95,12 @@ class Planner {
     return !revision.empty() && (revision == active_ || revision == preview_);
   }
   void scale(const std::string& revision, int replicas);
+  // Status times have whole seconds: rounded up, so that the replaced
+  // revision never goes before the full delay has passed.
+  std::string scale_down_at() const {
+    return api::rfc3339(std::chrono::ceil<std::chrono::seconds>(
+        o_.now + std::chrono::seconds(spec_.scale_down_delay_seconds)));
+  }
 
   const Observed& o_;
   const api::ReleaseSpec spec_;
@@ -230,10 +236,15 @@ void Planner::find_active() {
       if (!rec.contains("promotedAt")) rec["promotedAt"] = api::rfc3339(o_.now);
       rec.erase("scaleDownAt");
     } else if (!is_active && str(rec, "state") == state::kActive) {
+      // The other half of the same lost write: re-derive what the switch
+      // recorded about the replaced revision (its ScaledDown Event reads it).
       rec["state"] = state::kInactive;
+      if (!active_.empty()) {
+        rec["reason"] = "Replaced";
+        rec["message"] = "replaced by revision " + active_;
+      }
       if (!rec.contains("scaleDownAt")) {
-        rec["scaleDownAt"] =
-            api::rfc3339(o_.now + std::chrono::seconds(spec_.scale_down_delay_seconds));
+        rec["scaleDownAt"] = scale_down_at();
       }
     }
   }
@@ -427,8 +438,7 @@ void Planner::advance_candidate() {
     (*old)["state"] = state::kInactive;
     (*old)["reason"] = "Replaced";
     (*old)["message"] = "replaced by revision " + target_;
-    (*old)["scaleDownAt"] =
-        api::rfc3339(o_.now + std::chrono::seconds(spec_.scale_down_delay_seconds));
+    (*old)["scaleDownAt"] = scale_down_at();
   }
   active_ = target_;
   preview_ = target_;
@@ -543,9 +553,12 @@ void Planner::settle_replicas() {
 }
 
 void Planner::prune() {
+  // Newest first. createdAt has whole seconds, so revisions created in the
+  // same second are ordered by their place in the record list (creation
+  // order): hence the reverse walk and the stable sorts.
   std::vector<Json*> others;
-  std::vector<Json> kept;
-  for (auto& rec : records_) {
+  for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
+    Json& rec = *it;
     const std::string revision = str(rec, "revision");
     if (revision == active_ || revision == target_ || selected_by_desired_services(revision) ||
         rec.contains("scaleDownAt")) {
@@ -553,7 +566,7 @@ void Planner::prune() {
     }
     others.push_back(&rec);
   }
-  std::sort(others.begin(), others.end(), [](const Json* a, const Json* b) {
+  std::stable_sort(others.begin(), others.end(), [](const Json* a, const Json* b) {
     return str(*a, "createdAt") > str(*b, "createdAt");
   });
   std::vector<std::string> dropped;
@@ -572,8 +585,9 @@ void Planner::prune() {
                                                    str(rec, "revision")) != dropped.end();
                                 }),
                  records_.end());
-  std::sort(records_.begin(), records_.end(),
-            [](const Json& a, const Json& b) { return str(a, "createdAt") < str(b, "createdAt"); });
+  std::stable_sort(records_.begin(), records_.end(), [](const Json& a, const Json& b) {
+    return str(a, "createdAt") < str(b, "createdAt");
+  });
 }
 
 void Planner::write_status() {
