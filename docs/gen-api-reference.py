@@ -274,11 +274,27 @@ def first_code_span(text):
 
 
 def code_events(kind):
+    """Event reasons the controller emits: the plan's event("Type", "Reason", ...)
+    calls, and the reconciler's own recorder_.record(obj, "Type", reason, ...),
+    whose reason may be a named constant from the controller's headers."""
     found = set()
-    for source in sorted(CONTROLLER_DIRS[kind].glob("*.cpp")):
+    sources = sorted(CONTROLLER_DIRS[kind].glob("*.cpp"))
+    headers = sorted(CONTROLLER_DIRS[kind].glob("*.hpp"))
+    constants = {}
+    for header in headers + sources:
+        constants.update(re.findall(r'constexpr[^=;]*\b(k\w+)\s*=\s*"(\w+)"', header.read_text()))
+    for source in sources:
         text = source.read_text()
         for event_type, reason in re.findall(r'event\(\s*"(Normal|Warning)"\s*,\s*"(\w+)"', text):
             found.add((reason, event_type))
+        for event_type, reason in re.findall(
+                r'\brecord\(\s*\w+\s*,\s*"(Normal|Warning)"\s*,\s*("\w+"|k\w+)', text):
+            if reason.startswith('"'):
+                found.add((reason.strip('"'), event_type))
+            elif reason in constants:
+                found.add((constants[reason], event_type))
+            else:
+                raise DocError(f"{source}: event reason {reason} is not a string constant")
     return found
 
 

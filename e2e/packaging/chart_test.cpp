@@ -95,7 +95,7 @@ const Rules kOperatorRules = {
     {"batch/jobs", {"get", "list", "watch", "create"}},
     {"/pods", {"list", "watch"}},
     {"apps/deployments", {"list", "watch", "create", "patch", "delete"}},
-    {"/services", {"get", "list", "watch", "create", "patch"}},
+    {"/services", {"get", "list", "watch", "create", "patch", "delete"}},
     {"/events", {"create", "patch"}},
 };
 // operator/runtime/leader_election.cpp: read, create, renew one Lease.

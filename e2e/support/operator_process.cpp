@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <limits>
 #include <regex>
 #include <sstream>
 
@@ -61,10 +62,17 @@ bool OperatorProcess::running() {
 }
 
 bool OperatorProcess::wait_ready(std::chrono::milliseconds deadline) {
-  return wait_until(
+  bool exited = false;
+  const bool ready = wait_until(
       "operator /readyz", deadline,
-      [this] { return running() && http_get(health_port_, "/readyz").first == 200; },
+      [&] {
+        // An operator that exited (e.g. a bad flag) will not become ready.
+        exited = !running();
+        return exited || http_get(health_port_, "/readyz").first == 200;
+      },
       [this] { return "log:\n" + log(); });
+  if (exited) ADD_FAILURE() << "the operator exited before it was ready; log:\n" << log();
+  return ready && !exited;
 }
 
 std::pair<int, std::string> OperatorProcess::http_get(unsigned short port,
@@ -106,7 +114,11 @@ std::string OperatorProcess::metrics_text() const {
 
 double OperatorProcess::metric(const std::string& name,
                                const std::map<std::string, std::string>& labels) const {
-  std::istringstream in(metrics_text());
+  const auto [status, text] = http_get(metrics_port_, "/metrics");
+  // NaN compares unequal to everything: a failed scrape can never pass for
+  // "zero writes" or "no reconciles".
+  if (status != 200) return std::numeric_limits<double>::quiet_NaN();
+  std::istringstream in(text);
   std::string line;
   double sum = 0;
   while (std::getline(in, line)) {

@@ -33,7 +33,8 @@ class OperatorProcess {
   // GET http://127.0.0.1:<port><path>; status 0 when nothing answers.
   std::pair<int, std::string> http_get(unsigned short port, const std::string& path) const;
   std::string metrics_text() const;
-  // Sum of a metric's samples whose labels include all of `labels`.
+  // Sum of a metric's samples whose labels include all of `labels` (0 when
+  // there are none); NaN when /metrics cannot be scraped.
   double metric(const std::string& name,
                 const std::map<std::string, std::string>& labels = {}) const;
   // rest_client_requests_total summed over the write verbs.

@@ -137,6 +137,21 @@ void modelrelease_rolls_out_a_new_training_run(const std::string& ns, const Oper
   EXPECT_GT(watcher.checks(), 0);
   EXPECT_EQ(watcher.active_history(), (std::vector<std::string>{old_rev, new_rev}));
   for (const auto& v : watcher.violations()) ADD_FAILURE() << "traffic safety: " << v;
+
+  // Renaming the preview Service: the new one is created, the old one (ours)
+  // deleted, the active Service untouched.
+  kubectl_ok({"patch", "modelrelease", "churn", "-n", ns, "--type=merge", "-p",
+              R"({"spec": {"strategy": {"blueGreen": {"previewService": "churn-next"}}}})"});
+  wait_until(
+      "Service churn-next created and churn-preview deleted", 60s,
+      [&] {
+        const auto next = get_json("service", ns, "churn-next");
+        return next && (*next)["spec"]["selector"]["cd4ml.io/revision"] == new_rev &&
+               !get_json("service", ns, "churn-preview").has_value();
+      },
+      [&] { return log_tail(op); });
+  EXPECT_EQ(get_json("service", ns, "churn").value()["spec"]["selector"]["cd4ml.io/revision"],
+            new_rev);
 }
 
 }  // namespace cd4ml::e2e

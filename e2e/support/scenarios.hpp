@@ -19,7 +19,8 @@ void trainingrun_succeeds_with_metrics(const std::string& ns, const OperatorProc
 // A ModelRelease of a finished TrainingRun goes Healthy behind its Services;
 // a second TrainingRun is then rolled out through preview to active, and the
 // replaced revision is pruned (revisionHistoryLimit 0: the delete verb). The
-// traffic safety rules hold throughout.
+// traffic safety rules hold throughout. Last, the preview Service is renamed:
+// the old one is deleted (the delete verb on Services).
 void modelrelease_rolls_out_a_new_training_run(const std::string& ns, const OperatorProcess& op);
 
 }  // namespace cd4ml::e2e

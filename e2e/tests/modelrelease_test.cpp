@@ -384,7 +384,9 @@ TEST_F(ModelReleaseE2E, ReplacedRevisionWaitsOutItsDelayAndHistoryIsPruned) {
 TEST_F(ModelReleaseE2E, DeletingTheReleaseRemovesWhatItOwns) {
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1"));
+  watch("churn", 2);
   wait_for_phase("churn", "Healthy");
+  expect_no_violations();
   kubectl_ok({"delete", "mr", "churn", "-n", ns_.name()});
   wait_until("Deployments and Services garbage-collected", 60s, [&] {
     return list_json("deployments", ns_.name(), "cd4ml.io/release=churn").empty() &&
@@ -395,6 +397,8 @@ TEST_F(ModelReleaseE2E, DeletingTheReleaseRemovesWhatItOwns) {
       << "the TrainingRun is not the release's";
 }
 
+// No invariant watcher here: the active Service is the user's, selecting
+// pods of their own; the test checks it is left exactly as it was.
 TEST_F(ModelReleaseE2E, ServiceItDoesNotOwnIsNeverModified) {
   const Json foreign = {
       {"apiVersion", "v1"},
@@ -424,6 +428,7 @@ TEST_F(ModelReleaseE2E, DeploymentTheServerRefusesIsReportedNotRetriedForever) {
   // repeat), invalid for the Deployment: a negative container port.
   Json mr = release("churn", "churn-1");
   mr["spec"]["template"]["spec"]["containers"][0]["ports"] = Json::array({{{"containerPort", -1}}});
+  watch("churn", 2);
   apply_json(mr);
   const Json r = wait_for_phase("churn", "Degraded");
   const Json* stalled = condition(r, "Stalled");
@@ -433,8 +438,11 @@ TEST_F(ModelReleaseE2E, DeploymentTheServerRefusesIsReportedNotRetriedForever) {
       << (*stalled)["message"];
   EXPECT_TRUE(has_release_event("churn", "DeploymentRejected"));
   EXPECT_TRUE(list_json("deployments", ns_.name(), "cd4ml.io/release=churn").empty());
+  expect_no_violations();
 }
 
+// No invariant watcher here: the test itself takes the active revision's pods
+// away (the case is about repairing that), which the watcher would report.
 TEST_F(ModelReleaseE2E, DeletedActiveDeploymentIsRecreated) {
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1"));
@@ -511,6 +519,11 @@ TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
        "min must not be greater"},
       {{{"template", {{"spec", {{"containers", Json::array()}}}}}},
        "spec.template.spec.containers"},
+      // The release is named "bad": its active Service defaults to "bad".
+      {{{"strategy", {{"blueGreen", {{"previewService", "bad"}}}}}},
+       "spec.strategy.blueGreen: Invalid value: activeService and previewService must differ"},
+      {{{"strategy", {{"blueGreen", {{"activeService", "x"}, {"previewService", "x"}}}}}},
+       "activeService and previewService must differ"},
   };
   for (const auto& c : cases) {
     Json mr = release("bad", "churn-1");

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <sstream>
+
 #include "cluster.hpp"
 #include "operator_process.hpp"
 
@@ -78,6 +81,39 @@ std::vector<std::string> event_reasons(const std::string& ns, const std::string&
 bool has_event(const std::string& ns, const std::string& name, const std::string& reason) {
   const auto reasons = event_reasons(ns, name);
   return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
+}
+
+// Waits for an Event of `reason` on the run whose message contains `text`;
+// returns how often it was recorded (its count).
+int wait_for_event(const std::string& ns, const std::string& name, const std::string& reason,
+                   const std::string& text = {}) {
+  int count = 0;
+  wait_until("Event " + reason + " on " + name + " saying '" + text + "'", 30s, [&] {
+    for (const auto& e : list_json("events", ns)) {
+      if (e["involvedObject"].value("name", "") == name &&
+          e["involvedObject"].value("kind", "") == "TrainingRun" &&
+          e.value("reason", "") == reason &&
+          e.value("message", "").find(text) != std::string::npos) {
+        count = e.value("count", 1);
+        return true;
+      }
+    }
+    return false;
+  });
+  return count;
+}
+
+// The Job the operator made for the run: controlled by it.
+Json owned_job(const std::string& ns, const std::string& name, const Json& run) {
+  const auto job = get_json("job", ns, name);
+  if (!job) {
+    ADD_FAILURE() << "no Job " << name;
+    return Json::object();
+  }
+  const Json owner = job->value("/metadata/ownerReferences/0"_json_pointer, Json::object());
+  EXPECT_EQ(owner.value("uid", ""), run["metadata"]["uid"]) << job->dump(2);
+  EXPECT_EQ(owner.value("controller", false), true);
+  return *job;
 }
 
 // The operator's reconcile count for TrainingRuns, to know a reconcile has
@@ -193,8 +229,9 @@ TEST_F(TrainingRunE2E, MalformedMetricsStillSucceedButSayWhy) {
   EXPECT_EQ((*reported)["reason"], "InvalidMetrics");
   EXPECT_NE((*reported)["message"].get<std::string>().find("\"accuracy\" is not a number"),
             std::string::npos);
-  wait_until("InvalidMetrics Event", 30s,
-             [&] { return has_event(ns_.name(), "bad-metrics", "InvalidMetrics"); });
+  owned_job(ns_.name(), "bad-metrics", run);
+  wait_for_event(ns_.name(), "bad-metrics", "InvalidMetrics", "\"accuracy\" is not a number");
+  wait_for_event(ns_.name(), "bad-metrics", "Succeeded", run["status"]["modelVersion"]);
 }
 
 TEST_F(TrainingRunE2E, FailureCarriesExitCodeAndReason) {
@@ -212,7 +249,10 @@ TEST_F(TrainingRunE2E, FailureCarriesExitCodeAndReason) {
   EXPECT_NE(message.find("exited with code 3"), std::string::npos) << message;
   EXPECT_NE(message.find("dataset shard 7 unreadable"), std::string::npos) << message;
   EXPECT_EQ((*condition(run, "Stalled"))["status"], "True");
-  wait_until("Failed Event", 30s, [&] { return has_event(ns_.name(), "crash", "Failed"); });
+  const Json job = owned_job(ns_.name(), "crash", run);
+  EXPECT_EQ(job["spec"]["backoffLimit"], run["spec"]["backoffLimit"])
+      << "the run's backoffLimit (defaulted by the CRD) decides when it has failed";
+  wait_for_event(ns_.name(), "crash", "Failed", "exited with code 3");
 }
 
 TEST_F(TrainingRunE2E, DeadlineExceededFailsTheRun) {
@@ -220,9 +260,8 @@ TEST_F(TrainingRunE2E, DeadlineExceededFailsTheRun) {
       training_run(ns_.name(), "slow", env({{"KWOK_HOLD", "1"}}), {{"activeDeadlineSeconds", 3}}));
   const Json run = wait_for_phase(ns_.name(), "slow", "Failed", *op_);
   EXPECT_EQ(run["status"]["failure"]["reason"], "DeadlineExceeded");
-  const auto job = get_json("job", ns_.name(), "slow");
-  ASSERT_TRUE(job);
-  EXPECT_EQ((*job)["spec"]["activeDeadlineSeconds"], 3);
+  EXPECT_EQ(owned_job(ns_.name(), "slow", run)["spec"]["activeDeadlineSeconds"], 3);
+  wait_for_event(ns_.name(), "slow", "Failed", "DeadlineExceeded");
 }
 
 TEST_F(TrainingRunE2E, JobDeletedMidRunFailsAndIsNotRecreated) {
@@ -231,12 +270,14 @@ TEST_F(TrainingRunE2E, JobDeletedMidRunFailsAndIsNotRecreated) {
   kubectl_ok({"delete", "job", "held", "-n", ns_.name(), "--wait=false"});
   const Json run = wait_for_phase(ns_.name(), "held", "Failed", *op_);
   EXPECT_EQ(run["status"]["failure"]["reason"], "JobDeleted");
+  wait_for_event(ns_.name(), "held", "Failed", "JobDeleted");
   wait_until("the deleted Job to be gone", 60s,
              [&] { return !get_json("job", ns_.name(), "held").has_value(); });
   force_reconcile(ns_.name(), "held", *op_);
   EXPECT_FALSE(get_json("job", ns_.name(), "held").has_value())
       << "a rerun must be a new TrainingRun";
   EXPECT_EQ(phase_of(ns_.name(), "held"), "Failed");
+  EXPECT_EQ(wait_for_event(ns_.name(), "held", "JobCreated"), 1);
 }
 
 TEST_F(TrainingRunE2E, TtlRemovalOfTheJobLeavesTheRunSucceeded) {
@@ -252,6 +293,11 @@ TEST_F(TrainingRunE2E, TtlRemovalOfTheJobLeavesTheRunSucceeded) {
   ASSERT_TRUE(run);
   EXPECT_EQ((*run)["status"]["phase"], "Succeeded");
   EXPECT_DOUBLE_EQ((*run)["status"]["metrics"]["accuracy"].get<double>(), 0.9);
+  // The Job's removal is not news: no Failed or ResultUnavailable, one of each Event.
+  EXPECT_EQ(wait_for_event(ns_.name(), "ttl", "JobCreated"), 1);
+  EXPECT_EQ(wait_for_event(ns_.name(), "ttl", "Succeeded"), 1);
+  EXPECT_FALSE(has_event(ns_.name(), "ttl", "Failed"));
+  EXPECT_FALSE(has_event(ns_.name(), "ttl", "ResultUnavailable"));
 }
 
 TEST_F(TrainingRunE2E, ForeignJobOfTheSameNameIsLeftAlone) {
@@ -308,8 +354,37 @@ TEST_F(TrainingRunE2E, OperatorRestartedMidRunPicksUpWhereItWas) {
   op_->start();
   const Json run = wait_for_phase(ns_.name(), "resume", "Succeeded", *op_);
   EXPECT_DOUBLE_EQ(run["status"]["metrics"]["accuracy"].get<double>(), 0.91);
-  EXPECT_EQ(get_json("job", ns_.name(), "resume").value()["metadata"]["uid"], job_uid)
+  EXPECT_EQ(owned_job(ns_.name(), "resume", run)["metadata"]["uid"], job_uid)
       << "the same Job, not a second one";
+  EXPECT_EQ(wait_for_event(ns_.name(), "resume", "JobCreated"), 1);
+  wait_for_event(ns_.name(), "resume", "Succeeded", "accuracy=0.91");
+}
+
+// Flags other than the defaults reach the running process (their parsing is
+// unit-tested in command_line_test.cpp): JSON logs, and the worker count.
+TEST(OperatorFlags, JsonLogsAndWorkerCountTakeEffect) {
+  install_crds();
+  TestNamespace ns;
+  OperatorProcess op(
+      {{"--namespace=" + ns.name(), "--log-format=json", "--max-concurrent-reconciles=3"},
+       {},
+       "operator"});
+  op.start();
+  ASSERT_TRUE(op.wait_ready());
+  apply_json(training_run(ns.name(), "flags", env({})));
+  wait_for_phase(ns.name(), "flags", "Succeeded", op);
+  int lines = 0;
+  std::set<std::string> workers;
+  std::istringstream log(op.log());
+  for (std::string line; std::getline(log, line);) {
+    if (line.empty() || line.rfind("===", 0) == 0) continue;  // the harness's own markers
+    const Json entry = Json::parse(line, nullptr, false);
+    ASSERT_FALSE(entry.is_discarded()) << "not JSON: " << line;
+    ++lines;
+    if (entry.value("msg", "") == "starting workers") workers.insert(entry.value("workers", ""));
+  }
+  EXPECT_GT(lines, 5);
+  EXPECT_EQ(workers, std::set<std::string>{"3"}) << op.log();
 }
 
 // Admission: kubectl apply of a bad manifest fails with a message naming the field.

@@ -121,16 +121,17 @@ void Controller::start() {
 }
 
 bool Controller::stop(std::chrono::milliseconds grace) {
-  queue_.shut_down_with_drain();
+  // No queued key is started any more (a backlog would outlast any grace
+  // period); only the reconciles in flight get to finish.
+  queue_.shut_down();
   bool finished = false;
   {
     std::unique_lock lock(workers_mutex_);
     finished = workers_cv_.wait_for(lock, grace, [this] { return running_workers_ == 0; });
   }
   if (!finished) {
-    // Out of time: take no more keys. Running reconciles cannot be interrupted
-    // safely; the destructor joins them.
-    queue_.shut_down();
+    // Out of time. Running reconciles cannot be interrupted safely; the
+    // destructor joins them.
     log_.warn("workers still running after the grace period",
               {{"in_flight", std::to_string(in_flight_.load())}});
     return false;

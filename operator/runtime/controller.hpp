@@ -63,10 +63,9 @@ class Controller {
 
   // Starts the workers; caches must have synced before. Throws if called twice.
   void start();
-  // Stops handing out new keys (those already queued are still processed) and
-  // waits up to `grace` (real time) for the workers to finish. Returns false
-  // if some were still running at the deadline; they are then told to take no
-  // more keys and are joined by the destructor.
+  // Stops handing out keys (queued ones stay unprocessed) and waits up to
+  // `grace` (real time) for the reconciles in flight to finish. Returns false
+  // if some were still running at the deadline; the destructor joins them.
   bool stop(std::chrono::milliseconds grace);
   // Leadership lost: stop taking keys now; in-flight reconciles finish but
   // their results are dropped. Never blocks (safe from the io thread).

@@ -339,6 +339,27 @@ TEST(ModelReleasePlan, AbortAnnotationStopsTheCandidate) {
   EXPECT_EQ(c.selected("churn"), old_rev);
 }
 
+// The annotations stay on the object (Git owns it): an abort of an earlier
+// candidate must not stop the next one.
+TEST(ModelReleasePlan, AbortAnnotationOfAnEarlierCandidateIsStale) {
+  Cluster c;
+  const std::string old_rev = first_release(c);
+  const std::string aborted = candidate_in_preview(c);
+  c.annotate("cd4ml.io/abort", aborted);
+  c.settle();
+  ASSERT_EQ(c.condition("Stalled", "reason"), "Aborted");
+
+  c.set_model("ccc", 0.96);
+  const std::string next = revision_for(c, "ccc");
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.selected("churn"), next);
+  EXPECT_EQ(c.phase(), "Healthy");
+  EXPECT_EQ(revision_states(c)[aborted], "Aborted");
+  EXPECT_NE(next, old_rev);
+}
+
 TEST(ModelReleasePlan, AbortOfTheActiveRevisionIsIgnored) {
   Cluster c;
   const std::string rev = first_release(c);
@@ -357,6 +378,7 @@ TEST(ModelReleasePlan, NewestSpecWinsMidRollout) {
   c.step();
   EXPECT_EQ(c.selected("churn-preview"), a) << "preview leaves the abandoned candidate";
   EXPECT_EQ(c.replicas(b), 0) << "abandoned candidate scaled down";
+  EXPECT_TRUE(c.has_event("Superseded"));
   EXPECT_TRUE(c.has_deployment(cc));
   c.all_pods_up();
   c.settle();
@@ -505,6 +527,22 @@ TEST(ModelReleasePlan, ForeignServiceIsNeverTouched) {
   c.events.clear();
   c.step();
   EXPECT_FALSE(c.has_event("ServiceConflict")) << "reported once";
+}
+
+// The CRD refuses one name for both Services; a release stored before that
+// rule must still never have its active Service patched as a preview.
+TEST(ModelReleasePlan, OneNameForBothServicesIsAConflictNotASwitch) {
+  Cluster c;
+  const std::string a = first_release(c);
+  c.release["spec"]["strategy"]["blueGreen"]["previewService"] = "churn";
+  c.set_model("bbb", 0.95);
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.selected("churn"), a);
+  EXPECT_EQ(c.condition("Stalled", "reason"), "ServiceConflict");
+  EXPECT_NE(c.status()["message"].get<std::string>().find("both named churn"), std::string::npos);
+  EXPECT_TRUE(c.services.contains("churn-preview")) << "nothing deleted either";
 }
 
 TEST(ModelReleasePlan, TrainingRunStatesDriveTheRelease) {

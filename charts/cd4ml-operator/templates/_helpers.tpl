@@ -85,9 +85,10 @@ Granted cluster-wide by a ClusterRole, or in watchNamespace by a Role.
   resources: ["deployments"]
   verbs: ["list", "watch", "create", "patch", "delete"]
 # The active and preview Services; their selector is patched to switch traffic.
+# One renamed in spec.strategy.blueGreen is deleted (only ever one it owns).
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["get", "list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # core/v1 Events on TrainingRuns and ModelReleases (repeats are patched).
 - apiGroups: [""]
   resources: ["events"]

@@ -188,7 +188,14 @@ void Planner::load_records() {
 
 bool Planner::services_conflict() {
   std::string message;
+  if (spec_.active_service == spec_.preview_service) {
+    // The CRD refuses this; a release stored before that rule still must not
+    // have one Service patched as preview, then as active.
+    message = "the active and preview Service are both named " + spec_.active_service +
+              ": set spec.strategy.blueGreen.activeService/previewService to different names";
+  }
   for (const auto* service : {&o_.active_service, &o_.preview_service}) {
+    if (!message.empty()) break;
     if (*service && !is_controlled_by(**service, uid_)) {
       message = "Service " + str((**service)["metadata"], "name") +
                 " exists and is not owned by this ModelRelease; it is left untouched: delete "
@@ -312,6 +319,9 @@ void Planner::supersede_other_candidates() {
     rec["state"] = state::kInactive;
     rec["reason"] = "Superseded";
     rec["message"] = target_.empty() ? "spec.model changed" : "superseded by revision " + target_;
+    event("Normal", "Superseded",
+          "candidate " + str(rec, "revision") + " (model " + str(rec, "modelVersion") + ") " +
+              str(rec, "message") + " before it was promoted");
   }
 }
 
