@@ -3,7 +3,7 @@
 #
 # Starts the operator watching a fresh namespace and rolls one ModelRelease
 # (uri + version, 2 replicas, scaleDownDelaySeconds 1) through
-# BENCH_ROLLOUTS (30) new versions, one after the other, each waited for
+# BENCH_ROLLOUTS (100) new versions, one after the other, each waited for
 # until it has settled (cluster_bench release-rollouts). A single watcher
 # (informers on Deployments, Services, ModelReleases) stamps the moment the
 # new revision's Deployment reports full availability and the moment the
@@ -13,7 +13,7 @@
 # nothing changing must show no writes at all.
 
 scenario_release_rollouts() {
-  local rollouts=${BENCH_ROLLOUTS:-30} quiet=${BENCH_QUIET:-30}
+  local rollouts=${BENCH_ROLLOUTS:-100} quiet=${BENCH_QUIET:-30}
   ensure_cluster
   ensure_crds
   build_targets cd4ml-operator cluster_bench

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,14 @@ TEST(Demo, TellsTheStoryThenItsPrintedFollowUpsWork) {
 
   // What the cluster says matches the story.
   ASSERT_TRUE(release_is(ns.name(), "Healthy", v2)) << describe_release(ns.name());
+  // Every part of the lineage survives the CRD's status schema (an unknown
+  // field would be pruned silently).
+  const Json served = get_json("modelrelease", ns.name(), "churn").value();
+  std::set<std::string> lineage_keys;
+  for (const auto& [key, value] : served["status"]["lineage"].items()) lineage_keys.insert(key);
+  EXPECT_EQ(lineage_keys,
+            (std::set<std::string>{"artifactDigest", "code", "data", "fingerprint", "metrics",
+                                   "modelURI", "modelVersion", "params", "trainingRun"}));
   const std::string v2_revision = active_revision(ns.name());
   const auto before = deployments_by_model(ns.name());
   ASSERT_EQ(before.at(v1).size(), 1u);

@@ -93,11 +93,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   try {
     app.parse(reversed);
     if (raw.renew_deadline >= raw.lease_duration) {
-      throw CLI::ValidationError(
-          "--leader-election-renew-deadline",
-          "must be shorter than --leader-election-lease-duration (" +
-              std::to_string(raw.renew_deadline) + " >= " + std::to_string(raw.lease_duration) +
-              ")");
+      throw CLI::ValidationError("--leader-election-renew-deadline",
+                                 "must be shorter than --leader-election-lease-duration (" +
+                                     std::to_string(raw.renew_deadline) +
+                                     " >= " + std::to_string(raw.lease_duration) + ")");
     }
   } catch (const CLI::ParseError& e) {
     std::ostringstream out;

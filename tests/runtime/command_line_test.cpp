@@ -37,24 +37,14 @@ TEST(CommandLine, DefaultsAreControllerRuntimes) {
 }
 
 TEST(CommandLine, EveryFlagReachesItsOption) {
-  const CommandLine line = parse({"--kubeconfig=/k/config",
-                                  "--context",
-                                  "prod",
-                                  "--namespace=ml",
-                                  "--leader-elect",
-                                  "--leader-election-namespace=ops",
-                                  "--leader-election-id=my-lease",
-                                  "--leader-election-lease-duration=30",
-                                  "--leader-election-renew-deadline=20",
-                                  "--leader-election-retry-period=4",
-                                  "--metrics-bind-address=127.0.0.1:9000",
-                                  "--health-probe-bind-address=0",
-                                  "--max-concurrent-reconciles=5",
-                                  "--kube-api-qps=50.5",
-                                  "--kube-api-burst=80",
-                                  "--graceful-shutdown-timeout=45",
-                                  "--log-format=json",
-                                  "--log-level=debug"});
+  const CommandLine line =
+      parse({"--kubeconfig=/k/config", "--context", "prod", "--namespace=ml", "--leader-elect",
+             "--leader-election-namespace=ops", "--leader-election-id=my-lease",
+             "--leader-election-lease-duration=30", "--leader-election-renew-deadline=20",
+             "--leader-election-retry-period=4", "--metrics-bind-address=127.0.0.1:9000",
+             "--health-probe-bind-address=0", "--max-concurrent-reconciles=5",
+             "--kube-api-qps=50.5", "--kube-api-burst=80", "--graceful-shutdown-timeout=45",
+             "--log-format=json", "--log-level=debug"});
   ASSERT_FALSE(line.exit_now) << line.err;
   const ManagerOptions& m = line.manager;
   EXPECT_EQ(line.kubeconfig, "/k/config");
