@@ -15,7 +15,7 @@ RUN apt-get update \
       googletest libgtest-dev libgmock-dev \
       prometheus-cpp-dev libcli11-dev libbenchmark-dev \
       clang-format clang-tidy \
-      python3 python3-yaml \
+      python3 python3-yaml lua5.1 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
