@@ -19,7 +19,9 @@ namespace cd4ml::e2e {
 class ClientSession {
  public:
   ClientSession(const std::filesystem::path& kubeconfig, kube::TransportOptions options)
-      : transport_(io_, kube::load_kubeconfig(kubeconfig), std::move(options)),
+      : ClientSession(kube::load_kubeconfig(kubeconfig), std::move(options)) {}
+  ClientSession(kube::ClusterConfig config, kube::TransportOptions options)
+      : transport_(io_, std::move(config), std::move(options)),
         client_(transport_),
         io_thread_([this] { io_.run(); }) {}
   ~ClientSession() {

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "cluster.hpp"
+#include "informer_probe.hpp"
 #include "kube_session.hpp"
 #include "operator/runtime/controller.hpp"
 #include "operator/runtime/informer.hpp"
@@ -16,77 +17,6 @@
 
 namespace cd4ml::e2e {
 namespace {
-
-struct CountingObserver final : runtime::InformerObserver {
-  std::atomic<int> relists{0};
-  std::atomic<int> restarts{0};
-  std::atomic<int> events{0};
-  void on_relist(const std::string&) override { ++relists; }
-  void on_watch_restart(const std::string&) override { ++restarts; }
-  void on_event(const std::string&, std::string_view) override { ++events; }
-};
-
-Json config_map(const std::string& ns, const std::string& name, const std::string& value) {
-  return {{"apiVersion", "v1"},
-          {"kind", "ConfigMap"},
-          {"metadata", {{"name", name}, {"namespace", ns}}},
-          {"data", {{"value", value}}}};
-}
-
-void create_config_maps(const std::string& ns, const std::string& prefix, int count) {
-  Json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", Json::array()}};
-  for (int i = 0; i < count; ++i) {
-    list["items"].push_back(config_map(ns, prefix + std::to_string(i), "v" + std::to_string(i)));
-  }
-  kubectl_ok({"apply", "-f", "-"}, list.dump());
-}
-
-// name -> resourceVersion, as the server has it now.
-std::map<std::string, std::string> server_state(const std::string& ns) {
-  std::map<std::string, std::string> out;
-  for (const auto& cm : list_json("configmaps", ns)) {
-    out[cm["metadata"]["name"]] = cm["metadata"]["resourceVersion"];
-  }
-  return out;
-}
-
-std::map<std::string, std::string> cache_state(runtime::Informer& informer) {
-  std::map<std::string, std::string> out;
-  for (const auto& cm : informer.store().list()) {
-    out[(*cm)["metadata"]["name"]] = (*cm)["metadata"]["resourceVersion"];
-  }
-  return out;
-}
-
-std::string describe(const std::map<std::string, std::string>& cache,
-                     const std::map<std::string, std::string>& server) {
-  std::string out = "cache " + std::to_string(cache.size()) + " objects, server " +
-                    std::to_string(server.size()) + "; differences:";
-  for (const auto& [name, rv] : server) {
-    auto it = cache.find(name);
-    if (it == cache.end())
-      out += " missing:" + name;
-    else if (it->second != rv)
-      out += " stale:" + name;
-  }
-  for (const auto& [name, rv] : cache) {
-    if (!server.count(name)) out += " extra:" + name;
-  }
-  return out;
-}
-
-bool cache_matches_server(runtime::Informer& informer, const std::string& ns) {
-  std::map<std::string, std::string> cache;
-  std::map<std::string, std::string> server;
-  return wait_until(
-      "informer cache equal to the server's list", 60s,
-      [&] {
-        server = server_state(ns);
-        cache = cache_state(informer);
-        return cache == server;
-      },
-      [&] { return describe(cache, server); });
-}
 
 class ClientResilience : public testing::Test {
  protected:
