@@ -58,6 +58,11 @@ clientgo_bench() {
   local bin=$cache_root/bin/clientgo-bench stamp_file=$cache_root/stamps/clientgo-bench want
   want=$(cat "$module"/go.mod "$module"/go.sum "$module"/*.go | sha256sum | cut -c1-16)
   if [ ! -x "$bin" ] || [ ! -f "$stamp_file" ] || [ "$(cat "$stamp_file")" != "$want" ]; then
+    # shellcheck source-path=SCRIPTDIR/../e2e/scripts source=versions.sh
+    source "$REPO_ROOT/e2e/scripts/versions.sh"
+    # shellcheck source-path=SCRIPTDIR/../e2e/scripts source=go-toolchain.sh
+    source "$REPO_ROOT/e2e/scripts/go-toolchain.sh"
+    ensure_go
     log "building clientgo-bench (a cold build takes minutes)"
     mkdir -p "$cache_root/bin" "$cache_root/stamps"
     (cd "$module" && CGO_ENABLED=0 go build -p "$BENCH_JOBS" -trimpath -buildvcs=false -o "$bin.tmp" .) >&2

@@ -12,8 +12,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 toolchain=$(cd "$here/../toolchain" && pwd)
-# shellcheck source=versions.sh
+# shellcheck source-path=SCRIPTDIR source=versions.sh
 source "$here/versions.sh"
+# shellcheck source-path=SCRIPTDIR source=go-toolchain.sh
+source "$here/go-toolchain.sh"
+ensure_go
 
 cache_root=${CD4ML_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cd4ml-operator}
 bin_dir="$cache_root/bin"

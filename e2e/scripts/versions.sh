@@ -5,5 +5,9 @@ KUBERNETES_VERSION=v1.35.4
 ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
+# The Go that builds them (e2e/scripts/go-toolchain.sh fetches it when the
+# machine has no Go this new: linux-amd64 toolchain zip from the module proxy).
+GO_VERSION=1.26.8
+GO_TOOLCHAIN_SHA256=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7
 # Upstream's release tags (grpcnotrace keeps gRPC's tracing out of the binaries).
 GO_BUILD_TAGS=selinux,notest,grpcnotrace
