@@ -50,7 +50,9 @@ def promised(gitops):
     """kind -> {phase or reason: Argo CD state} from the gitops.md table."""
     out = {}
     for row in table_rows(gitops, "| Object | Healthy |"):
-        out[row[0]] = {name: state for state, cell in zip(ARGO_STATES, row[1:]) for name in ticks(cell)}
+        # Remarks in parentheses name no phase or reason of that column.
+        cells = [re.sub(r"\([^)]*\)", "", cell) for cell in row[1:]]
+        out[row[0]] = {name: state for state, cell in zip(ARGO_STATES, cells) for name in ticks(cell)}
     return out
 
 

@@ -24,27 +24,46 @@ _go_fetch() {
   case $proxy in direct | off) proxy=https://proxy.golang.org ;; esac
   echo "go-toolchain: fetching Go $GO_VERSION from $proxy (golang.org/toolchain $module)" >&2
   tmp=$(mktemp -d)
-  curl -fsSL --retry 3 -o "$tmp/go.zip" "$proxy/golang.org/toolchain/@v/$module.zip"
-  echo "$GO_TOOLCHAIN_SHA256  $tmp/go.zip" | sha256sum -c --quiet - >&2 || {
+  # (Called as `_go_fetch ... || return`, where set -e does not apply: each
+  # step checks for itself, and nothing reaches the cache unless all passed.)
+  if ! curl -fsSL --retry 3 -o "$tmp/go.zip" "$proxy/golang.org/toolchain/@v/$module.zip"; then
     rm -rf "$tmp"
-    echo "go-toolchain: checksum mismatch for $module" >&2
+    echo "go-toolchain: could not download $module from $proxy" >&2
     return 1
-  }
-  # Module zips keep their files under <module>@<version>/; Python, as the
-  # images have no unzip. Modes are set by hand: zip extraction drops them.
-  python3 - "$tmp/go.zip" "$tmp/x" <<'PY'
+  fi
+  if ! echo "$GO_TOOLCHAIN_SHA256  $tmp/go.zip" | sha256sum -c --quiet - > /dev/null 2>&1; then
+    rm -rf "$tmp"
+    echo "go-toolchain: checksum mismatch for $module (want $GO_TOOLCHAIN_SHA256)" >&2
+    return 1
+  fi
+  # Module zips keep their files under <module>@<version>/ and cannot hold
+  # go.mod files of nested modules, so the toolchain ships them as _go.mod;
+  # the go command's own toolchain download renames them back and makes
+  # bin/ and pkg/tool/ executable, and so does this. (Python: the images
+  # have no unzip.)
+  if ! python3 - "$tmp/go.zip" "$tmp/x" <<'PY'; then
 import os, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
     for info in z.infolist():
         path = z.extract(info, sys.argv[2])
-        mode = info.external_attr >> 16
+        mode = (info.external_attr >> 16) & 0o777
+        # golang.org/toolchain@<version>/<path in GOROOT>
+        parts = info.filename.split("/")[2:]
+        if len(parts) > 1 and (parts[0] == "bin" or parts[:2] == ["pkg", "tool"]):
+            mode |= 0o755
         if mode:
-            os.chmod(path, mode & 0o755)
+            os.chmod(path, mode)
+        if os.path.basename(path) == "_go.mod":
+            os.rename(path, os.path.join(os.path.dirname(path), "go.mod"))
 PY
-  mkdir -p "$(dirname "$dir")"
-  rm -rf "$dir"
-  mv "$tmp/x/golang.org/toolchain@$module" "$dir"
+    rm -rf "$tmp"
+    echo "go-toolchain: could not unpack $module" >&2
+    return 1
+  fi
+  mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && mv "$tmp/x/golang.org/toolchain@$module" "$dir"
+  local moved=$?
   rm -rf "$tmp"
+  return $moved
 }
 
 ensure_go() {

@@ -12,10 +12,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "test-go-toolchain: FAIL: $*" >&2; exit 1; }
 
-# A toolchain whose `go` answers `go env GOVERSION` with its version.
+# A toolchain whose `go` answers `go env GOVERSION` with its version, zipped
+# like the real one may be: no file modes, nested go.mod files as _go.mod.
 fake_toolchain_zip() {
   local version=$1 zip=$2 root="$work/src/golang.org/toolchain@v0.0.1-go$1.linux-amd64"
-  mkdir -p "$root/bin"
+  mkdir -p "$root/bin" "$root/src"
+  echo "module std" > "$root/src/_go.mod"
   # shellcheck disable=SC2016  # expanded by the fake go, not here
   printf '#!/bin/sh\n[ "$1 $2" = "env GOVERSION" ] && echo go%s\n' "$version" > "$root/bin/go"
   chmod 755 "$root/bin/go"
@@ -24,7 +26,10 @@ import os, sys, zipfile
 with zipfile.ZipFile(sys.argv[1], "w") as z:
     for d, _, files in os.walk("golang.org"):
         for f in files:
-            z.write(os.path.join(d, f))' "$zip")
+            path = os.path.join(d, f)
+            with open(path, "rb") as data:
+                z.writestr(zipfile.ZipInfo(path), data.read())  # external_attr 0: no modes
+' "$zip")
   rm -rf "$work/src"
 }
 
@@ -50,6 +55,9 @@ run() {  # run <cache> <sha> <proxy url> <PATH>: ensure_go, then print the go it
 # 1 and 2
 out=$(run "$work/cache" "$good_sha" "file://$work/proxy" "$no_go_path") || fail "fetch failed"
 [ "$out" = "$work/cache/go/go9.9.9/bin/go go9.9.9" ] || fail "fetched toolchain not used: $out"
+if [ ! -f "$work/cache/go/go9.9.9/src/go.mod" ] || [ -e "$work/cache/go/go9.9.9/src/_go.mod" ]; then
+  fail "src/_go.mod was not renamed to go.mod"
+fi
 out=$(run "$work/cache" "$good_sha" "file://$work/nowhere" "$no_go_path") || fail "cache not used"
 [ "$out" = "$work/cache/go/go9.9.9/bin/go go9.9.9" ] || fail "cached toolchain not used: $out"
 
@@ -65,4 +73,10 @@ out=$(run "$work/cache3" "$good_sha" "file://$work/nowhere" "$work/cache/go/go9.
   || fail "a new enough Go on PATH was not used"
 [ "$out" = "$work/cache/go/go9.9.9/bin/go go9.9.9" ] || fail "PATH's Go not used: $out"
 [ ! -e "$work/cache3/go" ] || fail "fetched although PATH had a new enough Go"
-echo "test-go-toolchain: ok (fetch, cache, checksum refusal, PATH's own Go)"
+# 5: an unreachable proxy is an error, not a checksum mismatch, and caches nothing.
+if out=$(run "$work/cache4" "$good_sha" "file://$work/nowhere" "$no_go_path" 2>&1); then
+  fail "a missing download was accepted: $out"
+fi
+[[ $out == *"could not download"* ]] || fail "no download message: $out"
+[ ! -e "$work/cache4/go" ] || fail "a failed download left something in the cache"
+echo "test-go-toolchain: ok (fetch, cache, checksum refusal, PATH's own Go, no proxy)"

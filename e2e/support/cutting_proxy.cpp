@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <stdexcept>
 
 namespace cd4ml::e2e {
@@ -75,6 +77,8 @@ void CuttingProxy::accept_loop() {
     const int client = ::accept(listener_, nullptr, nullptr);
     if (client < 0) {
       if (stopping_) return;
+      // Out of descriptors or similar: do not spin on it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
     auto link = std::make_shared<Link>();
@@ -106,7 +110,10 @@ void CuttingProxy::serve(const std::shared_ptr<Link>& link) {
   std::size_t from_server = 0;
   pollfd fds[2] = {{link->client, POLLIN, 0}, {link->server, POLLIN, 0}};
   while (!stopping_) {
-    if (::poll(fds, 2, 200) < 0) break;
+    if (::poll(fds, 2, 200) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
     bool done = false;
     for (int i = 0; i < 2 && !done; ++i) {
       if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
