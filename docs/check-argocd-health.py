@@ -6,6 +6,7 @@ table in docs/gitops.md promises for that phase or reason.
 
   docs/check-argocd-health.py    exit 1, naming the rows, when they disagree
 """
+import importlib.util
 import json
 import pathlib
 import re
@@ -16,6 +17,11 @@ import yaml
 
 DOCS = pathlib.Path(__file__).resolve().parent
 ARGO_STATES = ["Healthy", "Progressing", "Suspended", "Degraded"]
+
+# The API reference generator's table reader (cells split on unescaped '|').
+_spec = importlib.util.spec_from_file_location("gen_api_reference", DOCS / "gen-api-reference.py")
+gen_api_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gen_api_reference)
 
 
 def section(text, heading):
@@ -33,13 +39,10 @@ def health_scripts(gitops):
 
 
 def table_rows(text, header_start):
-    lines = text[text.index(header_start):].splitlines()
-    rows = []
-    for line in lines[2:]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
+    """The body rows of the table whose header line starts with `header_start`."""
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    return gen_api_reference.table_after(lines, header - 1)
 
 
 def ticks(cell):

@@ -16,7 +16,7 @@ namespace cd4ml::e2e {
 struct CuttingProxy::Link {
   int client = -1;
   int server = -1;
-  std::size_t budget = 0;  // bytes from the server before the cut; 0: unlimited
+  std::size_t budget = 0;  // bytes from the server before the cut
   void close_both() {
     // shutdown() wakes a thread blocked in poll/recv on the socket; the
     // descriptors are closed by the destructor, once no thread uses them.
@@ -94,10 +94,8 @@ void CuttingProxy::accept_loop() {
     }
     ++connections_;
     std::lock_guard lock(mutex_);
-    if (cutting_) {
-      std::uniform_int_distribution<std::size_t> bytes(options_.min_bytes, options_.max_bytes);
-      link->budget = bytes(random_);
-    }
+    std::uniform_int_distribution<std::size_t> bytes(options_.min_bytes, options_.max_bytes);
+    link->budget = bytes(random_);
     links_.push_back(link);
     threads_.emplace_back([this, link] { serve(link); });
   }
@@ -123,7 +121,7 @@ void CuttingProxy::serve(const std::shared_ptr<Link>& link) {
         break;
       }
       std::size_t size = static_cast<std::size_t>(n);
-      if (i == 1 && link->budget > 0) {
+      if (i == 1) {
         const std::size_t left = link->budget - std::min(link->budget, from_server);
         if (size >= left) {
           send_all(link->client, buffer.data(), left);  // the last bytes before the cut

@@ -38,8 +38,6 @@ class CuttingProxy {
   // Connections accepted, and connections cut by the byte budget.
   int connections() const { return connections_.load(); }
   int cuts() const { return cuts_.load(); }
-  // Stops cutting: later connections pass everything through.
-  void stop_cutting() { cutting_ = false; }
 
  private:
   struct Link;
@@ -50,7 +48,6 @@ class CuttingProxy {
   int listener_ = -1;
   unsigned short port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> cutting_{true};
   std::atomic<int> connections_{0};
   std::atomic<int> cuts_{0};
   std::mutex mutex_;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -67,20 +68,22 @@ const Json* condition(const Json& object, const std::string& type) {
   return nullptr;
 }
 
-std::vector<std::string> event_reasons(const std::string& ns, const std::string& name) {
-  std::vector<std::string> reasons;
-  for (const auto& e : list_json("events", ns)) {
+// The Events on TrainingRun `name`.
+std::vector<Json> run_events(const std::string& ns, const std::string& name) {
+  std::vector<Json> events;
+  for (auto& e : list_json("events", ns)) {
     if (e["involvedObject"].value("name", "") == name &&
         e["involvedObject"].value("kind", "") == "TrainingRun") {
-      reasons.push_back(e.value("reason", ""));
+      events.push_back(std::move(e));
     }
   }
-  return reasons;
+  return events;
 }
 
 bool has_event(const std::string& ns, const std::string& name, const std::string& reason) {
-  const auto reasons = event_reasons(ns, name);
-  return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
+  const auto events = run_events(ns, name);
+  return std::any_of(events.begin(), events.end(),
+                     [&](const Json& e) { return e.value("reason", "") == reason; });
 }
 
 // Waits for an Event of `reason` on the run whose message contains `text`;
@@ -89,10 +92,8 @@ int wait_for_event(const std::string& ns, const std::string& name, const std::st
                    const std::string& text = {}) {
   int count = 0;
   wait_until("Event " + reason + " on " + name + " saying '" + text + "'", 30s, [&] {
-    for (const auto& e : list_json("events", ns)) {
-      if (e["involvedObject"].value("name", "") == name &&
-          e["involvedObject"].value("kind", "") == "TrainingRun" &&
-          e.value("reason", "") == reason &&
+    for (const auto& e : run_events(ns, name)) {
+      if (e.value("reason", "") == reason &&
           e.value("message", "").find(text) != std::string::npos) {
         count = e.value("count", 1);
         return true;

@@ -1,20 +1,32 @@
 #include "operator/runtime/command_line.hpp"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <sstream>
 
 namespace cd4ml::runtime {
 
 namespace {
 
-// Flags kept in seconds or as text until parsing has succeeded.
+// Flags kept in seconds or as text until parsing has succeeded; the
+// durations start from ManagerOptions' own defaults.
 struct RawFlags {
+  explicit RawFlags(const ManagerOptions& defaults)
+      : lease_duration(seconds_of(defaults.leader_election.lease_duration)),
+        renew_deadline(seconds_of(defaults.leader_election.renew_deadline)),
+        retry_period(seconds_of(defaults.leader_election.retry_period)),
+        graceful_shutdown_seconds(seconds_of(defaults.graceful_shutdown_timeout)) {}
+  template <typename Duration>
+  static int seconds_of(Duration d) {
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+  }
+
   std::string log_format = "text";
   std::string log_level = "info";
-  int lease_duration = 15;
-  int renew_deadline = 10;
-  int retry_period = 2;
-  int graceful_shutdown_seconds = 30;
+  int lease_duration;
+  int renew_deadline;
+  int retry_period;
+  int graceful_shutdown_seconds;
 };
 
 void add_flags(CLI::App& app, RawFlags& raw, CommandLine& line) {
@@ -84,7 +96,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   app.name(args.empty() ? "cd4ml-operator" : args.front());
   CommandLine line;
   line.manager.leader_election.lease_name = "cd4ml-operator-leader";
-  RawFlags raw;
+  RawFlags raw(line.manager);
   add_flags(app, raw, line);
 
   // CLI11 takes the arguments last first, without the program name.
