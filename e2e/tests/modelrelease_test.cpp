@@ -7,8 +7,12 @@
 
 #include "cluster.hpp"
 #include "invariant_watcher.hpp"
+#include "kube_session.hpp"
 #include "modelrelease_fixture.hpp"
+#include "operator/controllers/modelrelease/reconciler.hpp"
+#include "operator/runtime/event_recorder.hpp"
 #include "operator_process.hpp"
+#include "samples.hpp"
 
 namespace cd4ml::e2e {
 namespace {
@@ -533,6 +537,74 @@ TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
     EXPECT_NE(r.exit_code, 0) << c.spec_patch.dump();
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.spec_patch.dump() << "\n" << r.err;
   }
+}
+
+// The reconciler itself on caches filled by hand, to hold the moment a real
+// informer passes through in milliseconds: a Deployment or Service wakes the
+// release again after the switch was written, before its cache shows that
+// status write. (No operator process runs in this namespace.)
+class ModelReleaseStaleCache : public testing::Test {
+ protected:
+  void SetUp() override { install_crds(); }
+  runtime::Result reconcile() { return reconciler_.reconcile({ns_.name(), "stale"}); }
+  // The release and its objects as the server holds them now.
+  void refresh() {
+    releases_.upsert(std::make_shared<Json>(get_json("modelrelease", ns_.name(), "stale").value()));
+    for (auto& d : list_json("deployments", ns_.name()))
+      deployments_.upsert(std::make_shared<Json>(d));
+    for (auto& s : list_json("services", ns_.name())) services_.upsert(std::make_shared<Json>(s));
+  }
+  std::map<std::string, int> told() {
+    EXPECT_TRUE(recorder_.flush(10s));
+    std::map<std::string, int> out;
+    for (const auto& e : list_json("events", ns_.name())) {
+      if (e["involvedObject"].value("kind", "") == "ModelRelease") {
+        out[e["reason"]] += e.value("count", 1);
+      }
+    }
+    return out;
+  }
+
+  TestNamespace ns_;
+  KubeSession session_;
+  util::RealClock clock_;
+  runtime::EventRecorder recorder_{session_.transport(), {}, clock_};
+  runtime::Store releases_, runs_, deployments_, services_;
+  controllers::modelrelease::Reconciler reconciler_{
+      session_.client(), {releases_, runs_, deployments_, services_}, recorder_, clock_};
+};
+
+TEST_F(ModelReleaseStaleCache, WokenBeforeItsOwnStatusWriteIsSeenItTellsNothingTwice) {
+  const auto model = [](const std::string& version, double accuracy) {
+    return Json{{"uri", "s3://models/churn/" + version},
+                {"version", version},
+                {"metrics", {{"accuracy", accuracy}}}};
+  };
+  Json release = sample_release(ns_.name(), "stale", model("v1", 0.9), 1);
+  release["spec"]["gates"] = {{{"metric", "accuracy"}, {"min", 0.8}}};
+  apply_json(release);
+  // Driven by hand: each round reconciles on what the server holds.
+  wait_until("v1 to go live", 60s, [&] {
+    refresh();
+    reconcile();
+    const auto r = get_json("modelrelease", ns_.name(), "stale");
+    return r && r->value("/status/phase"_json_pointer, std::string()) == "Healthy";
+  });
+
+  // v2 misses the gate: a transition written to status only (no object
+  // changes), the kind a reconcile on the old copy would decide again.
+  kubectl_ok({"patch", "modelrelease", "stale", "-n", ns_.name(), "--type=merge", "-p",
+              Json{{"spec", {{"model", model("v2", 0.5)}}}}.dump()});
+  refresh();
+  reconcile();
+  const auto rejected = get_json("modelrelease", ns_.name(), "stale").value();
+  EXPECT_EQ(rejected["status"]["phase"], "Degraded") << rejected["status"].dump(2);
+  reconcile();  // woken again (a Deployment or Service) on the same cached copy
+  reconcile();
+  auto reasons = told();
+  EXPECT_EQ(reasons["GateFailed"], 1) << "GateFailed told again from a stale cache";
+  EXPECT_EQ(reasons["RevisionCreated"], 1);
+  EXPECT_EQ(reasons["Promoted"], 1);
 }
 
 }  // namespace

@@ -7,11 +7,12 @@
 // from it and PUTs with the old resourceVersion: a certain 409 and a retry,
 // several per rollout. So for each object we keep the resourceVersion our
 // last status write was made on (`base`). While the cache still shows `base`,
-// no status is written: the plan was made from status older than what the
-// server holds, and status is the controller's memory (writing it on top of
-// ours would drop what our write recorded, e.g. why a revision was replaced).
-// Our write's watch event is on its way and reconciles the object again on
-// fresh data. Once the cache moves past `base` the entry is dropped.
+// no status is written, and controllers do not even plan (behind()): a plan
+// from status older than what the server holds would drop what our write
+// recorded (status is the controller's memory, e.g. why a revision was
+// replaced) and re-decide its transition (its Event told twice). Our write's
+// watch event is on its way and reconciles the object again on fresh data.
+// Once the cache moves past `base` the entry is dropped.
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,6 +30,11 @@ class StatusWriter {
   // Writes `status` onto the cached object through the status subresource,
   // unless the cache is still behind our previous write. True if a request was sent.
   bool write(const Json& cached, const Json& status);
+  // True while the cache still shows the copy our last status write was made
+  // on. A reconcile on such a copy decides again what the previous one
+  // decided (and would record its Events twice); it should wait for our
+  // write's watch event, which wakes the object again.
+  bool behind(const Json& cached) { return memo_.unseen(cached).has_value(); }
   // The object is gone from the cache.
   void forget(const std::string& key) { memo_.forget(key); }
 

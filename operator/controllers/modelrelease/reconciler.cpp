@@ -128,6 +128,10 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
     return runtime::Result::done();
   }
   const Json& release = *cached;
+  // Woken (by a Deployment or Service) before the cache shows our last status
+  // write: planning now would re-decide that write's transitions and record
+  // their Events again. The write's own watch event brings the release back.
+  if (status_writer_.behind(release)) return runtime::Result::done();
 
   Observed observed = observe(release);
   // Our own Service patches the cache does not show yet: plan from the
@@ -165,8 +169,9 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
     p = plan(observed);
   }
   // Events now: the writes they describe have happened even if the status
-  // write below meets a conflict (a retry that re-decides a status-only
-  // transition records it again; the recorder folds repeats into a count).
+  // write below meets a conflict (a retry after a conflict re-decides a
+  // status-only transition and records it again; the recorder folds repeats
+  // into a count).
   for (const auto& e : p.events) recorder_.record(release, e.type, e.reason, e.message);
   if (p.status) status_writer_.write(release, *p.status);
   for (const auto& [revision, failure] : observed.create_failures) {
