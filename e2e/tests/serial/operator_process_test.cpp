@@ -78,9 +78,12 @@ TEST_F(OperatorProcessE2E, OnlyTheLeaderReconcilesAndKillNineHandsOver) {
   ASSERT_TRUE(
       wait_until("the follower takes over", 40s, [&] { return leader_status(follower) == 1.0; }));
   const auto handover = std::chrono::steady_clock::now() - killed_at;
-  // Lease duration (15 s) + retry period (2 s), judged by local observation;
-  // 1 s more for scraping and scheduling on a loaded machine.
-  EXPECT_LE(handover, std::chrono::seconds(18))
+  // Judged by local observation: the follower sees the leader's last renewal
+  // on its next poll (up to one retry period, 2 s, after it), counts the
+  // lease duration (15 s) from there and takes the lease on the first poll
+  // after that (up to 2 s more): 19 s at worst, 1 s more for the requests
+  // and scraping on a loaded machine (CI measured 18.17 s once).
+  EXPECT_LE(handover, std::chrono::seconds(20))
       << "handover took " << std::chrono::duration<double>(handover).count() << " s";
   std::cout << "[ MEASURED ] leader handover after kill -9: "
             << std::chrono::duration<double>(handover).count() << " s\n";
