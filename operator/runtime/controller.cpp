@@ -179,6 +179,7 @@ void Controller::process(const std::string& key) {
   std::string_view outcome = "success";
   if (result.kind == Result::Kind::RequeueAfter) outcome = "requeue_after";
   if (result.kind == Result::Kind::Error) outcome = "error";
+  if (result.kind == Result::Kind::Deferred) outcome = "deferred";
   if (options_.observer) options_.observer->on_reconcile(options_.name, outcome, took);
 
   if (halted_) {
@@ -198,6 +199,13 @@ void Controller::process(const std::string& key) {
         log.info("reconciled", {{"result", "requeue_after"},
                                 {"requeue_after", format_millis(result.after)},
                                 {"took", format_millis(took)}});
+        break;
+      case Result::Kind::Deferred:
+        // Not a success: forgetting the failures here would let a key that
+        // keeps failing (and writing why into status) retry without backoff.
+        log.debug(
+            "reconcile deferred",
+            {{"result", "deferred"}, {"reason", result.error}, {"took", format_millis(took)}});
         break;
       case Result::Kind::Error:
         queue_.add_rate_limited(key);

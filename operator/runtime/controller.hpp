@@ -30,7 +30,7 @@ namespace cd4ml::runtime {
 class ReconcileObserver {
  public:
   virtual ~ReconcileObserver() = default;
-  // result: "success", "requeue_after", "error"
+  // result: "success", "requeue_after", "error", "deferred"
   virtual void on_reconcile(const std::string& controller, std::string_view result,
                             std::chrono::nanoseconds took) = 0;
 };

@@ -221,7 +221,7 @@ void Metrics::touch_controller(const std::string& controller) {
     std::lock_guard lock(cache_mutex_);
     if (!known_controllers_.insert(controller).second) return;
   }
-  for (const char* result : {"success", "error", "requeue_after"}) {
+  for (const char* result : {"success", "error", "requeue_after", "deferred"}) {
     counter(families_->reconcile_total, {{"controller", controller}, {"result", result}});
   }
   counter(families_->reconcile_errors, {{"controller", controller}});

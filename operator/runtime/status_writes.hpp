@@ -24,6 +24,9 @@ namespace cd4ml::runtime {
 
 using Json = nlohmann::json;
 
+// Why a reconcile that found its cache behind() was deferred.
+inline constexpr const char* kCacheBehind = "the cache has not shown our last status write yet";
+
 class StatusWriter {
  public:
   StatusWriter(kube::Client& client, const kube::ResourceType& type);

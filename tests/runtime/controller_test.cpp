@@ -281,6 +281,33 @@ TEST(Controller, ErrorIsRetriedWithBackoffAndSuccessForgetsTheFailures) {
   EXPECT_TRUE(controller.stop(kDeadline));
 }
 
+TEST(Controller, ADeferredReconcileKeepsTheBackoffAndThePlannedRetry) {
+  util::ManualClock clock;
+  DoneCounter done;
+  int attempt = 0;
+  ScriptedReconciler reconciler([&](const Request&) {
+    ++attempt;
+    if (attempt == 2) return Result::deferred("cache behind");
+    return Result::failed("boom");
+  });
+  Controller controller(options(&done), reconciler, clock);
+  ASSERT_TRUE(start_and_reconcile_once(controller, done, {"ml", "a"}));
+  ASSERT_EQ(controller.queue().retries("ml/a"), 1);
+  ASSERT_EQ(controller.queue().delayed(), 1u);  // the retry in 5 ms
+
+  // An event brings the key back before its retry is due, and it is deferred.
+  controller.enqueue({"ml", "a"});
+  ASSERT_TRUE(done.wait_for(2));
+  EXPECT_EQ(controller.queue().retries("ml/a"), 1) << "a deferral is not a success";
+  EXPECT_EQ(controller.queue().delayed(), 1u) << "the planned retry still stands";
+
+  clock.advance(5ms);
+  EXPECT_EQ(controller.queue().promote_due(), 1u);
+  ASSERT_TRUE(done.wait_for(3));
+  EXPECT_EQ(controller.queue().retries("ml/a"), 2);  // backoff went on growing: next 10 ms
+  EXPECT_TRUE(controller.stop(kDeadline));
+}
+
 TEST(Controller, AnExceptionCountsAsAnError) {
   util::ManualClock clock;
   DoneCounter done;

@@ -131,7 +131,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // Woken (by a Deployment or Service) before the cache shows our last status
   // write: planning now would re-decide that write's transitions and record
   // their Events again. The write's own watch event brings the release back.
-  if (status_writer_.behind(release)) return runtime::Result::done();
+  if (status_writer_.behind(release)) return runtime::Result::deferred(runtime::kCacheBehind);
 
   Observed observed = observe(release);
   // Our own Service patches the cache does not show yet: plan from the

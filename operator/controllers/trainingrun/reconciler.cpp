@@ -48,7 +48,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // Woken (by its Job or pod) before the cache shows our last status write:
   // planning now would re-decide that write's transition and record its
   // Event a second time. The write's own watch event brings the run back.
-  if (status_writer_.behind(run)) return runtime::Result::done();
+  if (status_writer_.behind(run)) return runtime::Result::deferred(runtime::kCacheBehind);
   const auto log = log_.with({{"namespace", request.ns}, {"name", request.name}});
 
   std::optional<Json> job;
