@@ -541,8 +541,9 @@ TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
 
 // The reconciler itself on caches filled by hand, to hold the moment a real
 // informer passes through in milliseconds: a Deployment or Service wakes the
-// release again after the switch was written, before its cache shows that
-// status write. (No operator process runs in this namespace.)
+// release again after it wrote a gate's verdict to status, before its cache
+// shows that write. (No operator process runs in this namespace; time moves
+// only when the test says so.)
 class ModelReleaseStaleCache : public testing::Test {
  protected:
   void SetUp() override { install_crds(); }
@@ -567,7 +568,7 @@ class ModelReleaseStaleCache : public testing::Test {
 
   TestNamespace ns_;
   KubeSession session_;
-  util::RealClock clock_;
+  util::ManualClock clock_{std::chrono::system_clock::now()};
   runtime::EventRecorder recorder_{session_.transport(), {}, clock_};
   runtime::Store releases_, runs_, deployments_, services_;
   controllers::modelrelease::Reconciler reconciler_{
@@ -605,6 +606,11 @@ TEST_F(ModelReleaseStaleCache, WokenBeforeItsOwnStatusWriteIsSeenItTellsNothingT
   EXPECT_EQ(reasons["GateFailed"], 1) << "GateFailed told again from a stale cache";
   EXPECT_EQ(reasons["RevisionCreated"], 1);
   EXPECT_EQ(reasons["Promoted"], 1);
+  // Once the cache shows the write, the release is planned again and finds
+  // nothing new to tell.
+  refresh();
+  EXPECT_EQ(reconcile().kind, runtime::Result::Kind::Done);
+  EXPECT_EQ(told(), reasons);
 }
 
 }  // namespace

@@ -203,9 +203,12 @@ void Controller::process(const std::string& key) {
       case Result::Kind::Deferred:
         // Not a success: forgetting the failures here would let a key that
         // keeps failing (and writing why into status) retry without backoff.
-        log.debug(
-            "reconcile deferred",
-            {{"result", "deferred"}, {"reason", result.error}, {"took", format_millis(took)}});
+        // The queue keeps the earliest wake-up, so a planned retry stands.
+        queue_.add_after(key, result.after);
+        log.debug("reconcile deferred", {{"result", "deferred"},
+                                         {"reason", result.error},
+                                         {"come_back_after", format_millis(result.after)},
+                                         {"took", format_millis(took)}});
         break;
       case Result::Kind::Error:
         queue_.add_rate_limited(key);

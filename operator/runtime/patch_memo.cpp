@@ -5,17 +5,30 @@
 
 namespace cd4ml::runtime {
 
-std::optional<Json> PatchMemo::unseen(const Json& cached) {
-  std::lock_guard lock(mutex_);
+PatchMemo::Entry* PatchMemo::behind_locked(const Json& cached) {
   const auto it = entries_.find(object_key(cached));
-  if (it == entries_.end()) return std::nullopt;
+  if (it == entries_.end()) return nullptr;
   if (it->second.uid != kube::meta_string(cached, "uid") ||
       it->second.base != kube::meta_string(cached, "resourceVersion")) {
     // The cache has caught up (or the object was recreated): it is the truth again.
     entries_.erase(it);
-    return std::nullopt;
+    return nullptr;
   }
-  return it->second.patch;
+  return &it->second;
+}
+
+std::optional<Json> PatchMemo::unseen(const Json& cached) {
+  std::lock_guard lock(mutex_);
+  const Entry* entry = behind_locked(cached);
+  if (entry == nullptr) return std::nullopt;
+  return entry->patch;
+}
+
+std::optional<std::chrono::steady_clock::duration> PatchMemo::behind_for(const Json& cached) {
+  std::lock_guard lock(mutex_);
+  const Entry* entry = behind_locked(cached);
+  if (entry == nullptr) return std::nullopt;
+  return clock_.now() - entry->since;
 }
 
 void PatchMemo::sent(const Json& cached, const Json& patch, const Json& response) {
@@ -32,7 +45,7 @@ void PatchMemo::sent(const Json& cached, const Json& patch, const Json& response
   } else if (now.empty() || now == base) {
     entries_.erase(key);
   } else {
-    entries_[key] = Entry{uid, base, patch};
+    entries_[key] = Entry{uid, base, patch, clock_.now()};
   }
 }
 

@@ -13,11 +13,14 @@
 // applied, which is what the server holds. The entry is dropped as soon as
 // the cache shows the object past it (ours or anyone's change).
 
+#include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
+
+#include "operator/util/clock.hpp"
 
 namespace cd4ml::runtime {
 
@@ -25,9 +28,14 @@ using Json = nlohmann::json;
 
 class PatchMemo {
  public:
+  explicit PatchMemo(const util::Clock& clock = util::real_clock()) : clock_(clock) {}
+
   // The merge patch (all we sent, combined) that `cached` does not show
   // yet; nullopt if it shows everything (the entry, if any, is dropped).
   std::optional<Json> unseen(const Json& cached);
+  // How long `cached` has been behind our patches (since the first of them
+  // was sent); nullopt if it shows everything.
+  std::optional<std::chrono::steady_clock::duration> behind_for(const Json& cached);
   // After the merge patch `patch` was applied on top of `cached` (as the
   // controller saw it, unseen patches included); `response` is the server's
   // object. A patch that changed nothing on an up-to-date copy keeps the
@@ -42,7 +50,12 @@ class PatchMemo {
     std::string uid;
     std::string base;
     Json patch;
+    std::chrono::steady_clock::time_point since;
   };
+  // The entry `cached` is behind, or null (a stale entry is dropped). Locked.
+  Entry* behind_locked(const Json& cached);
+
+  const util::Clock& clock_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
 };

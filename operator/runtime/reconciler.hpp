@@ -17,17 +17,20 @@ struct Request {
 struct Result {
   // Deferred: nothing was decided because the reconciler knows an event that
   // brings the key back is on its way (the cache is behind the reconciler's
-  // own write); the key's failure count and planned wake-ups stay as they were.
+  // own write); `after` is when to come back if it does not. The key's
+  // failure count and earlier planned wake-ups stay as they were.
   enum class Kind { Done, RequeueAfter, Error, Deferred };
   Kind kind = Kind::Done;
-  std::chrono::milliseconds after{0};  // RequeueAfter
+  std::chrono::milliseconds after{0};  // RequeueAfter, Deferred
   std::string error;                   // Error: logged and counted, then retried with backoff;
                                        // Deferred: why
 
   static Result done() { return {}; }
   static Result requeue_after(std::chrono::milliseconds d) { return {Kind::RequeueAfter, d, {}}; }
   static Result failed(std::string message) { return {Kind::Error, {}, std::move(message)}; }
-  static Result deferred(std::string why) { return {Kind::Deferred, {}, std::move(why)}; }
+  static Result deferred(std::string why, std::chrono::milliseconds come_back_after) {
+    return {Kind::Deferred, come_back_after, std::move(why)};
+  }
 };
 
 class Reconciler {

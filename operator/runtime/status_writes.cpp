@@ -2,8 +2,16 @@
 
 namespace cd4ml::runtime {
 
-StatusWriter::StatusWriter(kube::Client& client, const kube::ResourceType& type)
-    : client_(client), type_(type) {}
+StatusWriter::StatusWriter(kube::Client& client, const kube::ResourceType& type,
+                           const util::Clock& clock)
+    : client_(client), type_(type), memo_(clock) {}
+
+std::optional<std::chrono::milliseconds> StatusWriter::wait_for_own_write(const Json& cached) {
+  const auto behind = memo_.behind_for(cached);
+  if (!behind || *behind >= kOwnWriteWait) return std::nullopt;
+  // Rounded up, so the wake-up never comes before the bound has passed.
+  return std::chrono::ceil<std::chrono::milliseconds>(kOwnWriteWait - *behind);
+}
 
 bool StatusWriter::write(const Json& cached, const Json& status) {
   if (memo_.unseen(cached)) return false;

@@ -7,14 +7,21 @@
 // from it and PUTs with the old resourceVersion: a certain 409 and a retry,
 // several per rollout. So for each object we keep the resourceVersion our
 // last status write was made on (`base`). While the cache still shows `base`,
-// no status is written, and controllers do not even plan (behind()): a plan
-// from status older than what the server holds would drop what our write
-// recorded (status is the controller's memory, e.g. why a revision was
+// no status is written, and controllers do not even plan (wait_for_own_write):
+// a plan from status older than what the server holds would drop what our
+// write recorded (status is the controller's memory, e.g. why a revision was
 // replaced) and re-decide its transition (its Event told twice). Our write's
 // watch event is on its way and reconciles the object again on fresh data.
 // Once the cache moves past `base` the entry is dropped.
+//
+// The wait is bounded (kOwnWriteWait): if that watch is down (a CRD watch
+// backing off while the Deployment watch works), a switch to a candidate that
+// became ready must not wait for it to come back. Past the bound the
+// controller plans anyway; only the status write still waits.
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "operator/kube/client.hpp"
@@ -24,20 +31,25 @@ namespace cd4ml::runtime {
 
 using Json = nlohmann::json;
 
-// Why a reconcile that found its cache behind() was deferred.
+// Why a reconcile that waits for its own write was deferred.
 inline constexpr const char* kCacheBehind = "the cache has not shown our last status write yet";
+// Watch events take milliseconds; a healthy watch is never near this.
+inline constexpr std::chrono::milliseconds kOwnWriteWait{2000};
 
 class StatusWriter {
  public:
-  StatusWriter(kube::Client& client, const kube::ResourceType& type);
+  StatusWriter(kube::Client& client, const kube::ResourceType& type,
+               const util::Clock& clock = util::real_clock());
   // Writes `status` onto the cached object through the status subresource,
   // unless the cache is still behind our previous write. True if a request was sent.
   bool write(const Json& cached, const Json& status);
-  // True while the cache still shows the copy our last status write was made
-  // on. A reconcile on such a copy decides again what the previous one
-  // decided (and would record its Events twice); it should wait for our
-  // write's watch event, which wakes the object again.
-  bool behind(const Json& cached) { return memo_.unseen(cached).has_value(); }
+  // While the cache still shows the copy our last status write was made on,
+  // and for at most kOwnWriteWait after that write: how much longer to wait.
+  // A reconcile on such a copy decides again what the previous one decided
+  // (and would record its Events twice); it should wait for our write's
+  // watch event, which wakes the object again, and come back after the
+  // returned time in case that event does not come.
+  std::optional<std::chrono::milliseconds> wait_for_own_write(const Json& cached);
   // The object is gone from the cache.
   void forget(const std::string& key) { memo_.forget(key); }
 

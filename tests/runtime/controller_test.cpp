@@ -287,7 +287,7 @@ TEST(Controller, ADeferredReconcileKeepsTheBackoffAndThePlannedRetry) {
   int attempt = 0;
   ScriptedReconciler reconciler([&](const Request&) {
     ++attempt;
-    if (attempt == 2) return Result::deferred("cache behind");
+    if (attempt == 2) return Result::deferred("cache behind", 2s);
     return Result::failed("boom");
   });
   Controller controller(options(&done), reconciler, clock);
@@ -299,12 +299,31 @@ TEST(Controller, ADeferredReconcileKeepsTheBackoffAndThePlannedRetry) {
   controller.enqueue({"ml", "a"});
   ASSERT_TRUE(done.wait_for(2));
   EXPECT_EQ(controller.queue().retries("ml/a"), 1) << "a deferral is not a success";
-  EXPECT_EQ(controller.queue().delayed(), 1u) << "the planned retry still stands";
+  EXPECT_EQ(controller.queue().delayed(), 1u) << "the earlier planned retry still stands";
 
   clock.advance(5ms);
   EXPECT_EQ(controller.queue().promote_due(), 1u);
   ASSERT_TRUE(done.wait_for(3));
   EXPECT_EQ(controller.queue().retries("ml/a"), 2);  // backoff went on growing: next 10 ms
+  EXPECT_TRUE(controller.stop(kDeadline));
+}
+
+TEST(Controller, ADeferredReconcileComesBackAfterTheGivenTimeIfNothingElseWakesIt) {
+  util::ManualClock clock;
+  DoneCounter done;
+  int attempt = 0;
+  ScriptedReconciler reconciler([&](const Request&) {
+    return ++attempt == 1 ? Result::deferred("cache behind", 2s) : Result::done();
+  });
+  Controller controller(options(&done), reconciler, clock);
+  ASSERT_TRUE(start_and_reconcile_once(controller, done, {"ml", "a"}));
+  EXPECT_EQ(controller.queue().retries("ml/a"), 0) << "a deferral is not a failure";
+  clock.advance(1999ms);
+  EXPECT_EQ(controller.queue().promote_due(), 0u);
+  clock.advance(1ms);
+  EXPECT_EQ(controller.queue().promote_due(), 1u);
+  ASSERT_TRUE(done.wait_for(2));
+  EXPECT_EQ(reconciler.calls().size(), 2u);
   EXPECT_TRUE(controller.stop(kDeadline));
 }
 

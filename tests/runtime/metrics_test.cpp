@@ -104,6 +104,8 @@ TEST(Metrics, ReconcileFamiliesCountResultsErrorsAndDurations) {
       e.at(
           R"(controller_runtime_reconcile_total{controller="trainingrun",result="requeue_after"})"),
       0);
+  EXPECT_EQ(
+      e.at(R"(controller_runtime_reconcile_total{controller="trainingrun",result="deferred"})"), 0);
   EXPECT_EQ(e.at(R"(controller_runtime_reconcile_errors_total{controller="trainingrun"})"), 1);
 
   EXPECT_EQ(e.types.at("controller_runtime_reconcile_time_seconds"), "histogram");

@@ -5,6 +5,8 @@
 namespace cd4ml::runtime {
 namespace {
 
+using namespace std::chrono_literals;
+
 Json service(const std::string& rv, const std::string& uid = "u1") {
   return {{"metadata",
            {{"namespace", "ns"}, {"name", "churn"}, {"uid", uid}, {"resourceVersion", rv}}}};
@@ -45,6 +47,19 @@ TEST(PatchMemo, PatchesOnTheSameOldCopyCombine) {
   EXPECT_EQ(memo.unseen(service("10")), both);
   memo.sent(service("10"), select("c"), service("13"));
   EXPECT_EQ(memo.unseen(service("10")).value()["spec"]["selector"]["cd4ml.io/revision"], "c");
+}
+
+TEST(PatchMemo, BehindForCountsFromTheFirstUnseenPatch) {
+  util::ManualClock clock;
+  PatchMemo memo(clock);
+  EXPECT_FALSE(memo.behind_for(service("10")));
+  memo.sent(service("10"), select("b"), service("11"));
+  clock.advance(300ms);
+  memo.sent(service("10"), select("c"), service("12"));  // on the same old copy
+  clock.advance(200ms);
+  EXPECT_EQ(memo.behind_for(service("10")), 500ms);
+  EXPECT_FALSE(memo.behind_for(service("12"))) << "caught up";
+  EXPECT_FALSE(memo.behind_for(service("10"))) << "and the entry is gone";
 }
 
 TEST(PatchMemo, PatchThatChangedNothingIsNotRemembered) {

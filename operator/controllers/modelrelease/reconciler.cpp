@@ -22,7 +22,7 @@ Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecord
     : client_(client),
       caches_(caches),
       recorder_(recorder),
-      status_writer_(client, kube::resources::kModelReleases),
+      status_writer_(client, kube::resources::kModelReleases, clock),
       clock_(clock),
       log_(runtime::Logger().with({{"controller", "modelrelease"}})) {}
 
@@ -131,7 +131,9 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // Woken (by a Deployment or Service) before the cache shows our last status
   // write: planning now would re-decide that write's transitions and record
   // their Events again. The write's own watch event brings the release back.
-  if (status_writer_.behind(release)) return runtime::Result::deferred(runtime::kCacheBehind);
+  if (auto wait = status_writer_.wait_for_own_write(release)) {
+    return runtime::Result::deferred(runtime::kCacheBehind, *wait);
+  }
 
   Observed observed = observe(release);
   // Our own Service patches the cache does not show yet: plan from the

@@ -18,7 +18,7 @@ Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecord
     : client_(client),
       caches_(caches),
       recorder_(recorder),
-      status_writer_(client, kube::resources::kTrainingRuns),
+      status_writer_(client, kube::resources::kTrainingRuns, clock),
       clock_(clock),
       log_(runtime::Logger().with({{"controller", "trainingrun"}})) {}
 
@@ -48,7 +48,9 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // Woken (by its Job or pod) before the cache shows our last status write:
   // planning now would re-decide that write's transition and record its
   // Event a second time. The write's own watch event brings the run back.
-  if (status_writer_.behind(run)) return runtime::Result::deferred(runtime::kCacheBehind);
+  if (auto wait = status_writer_.wait_for_own_write(run)) {
+    return runtime::Result::deferred(runtime::kCacheBehind, *wait);
+  }
   const auto log = log_.with({{"namespace", request.ns}, {"name", request.name}});
 
   std::optional<Json> job;
