@@ -72,6 +72,19 @@ void apply_json(const Json& object) {
   kubectl_ok({"apply", "-f", "-"}, object.dump());
 }
 
+std::map<std::string, int> events_told(const std::string& ns, const std::string& kind,
+                                       const std::string& name) {
+  std::map<std::string, int> told;
+  for (const auto& e : list_json("events", ns)) {
+    const Json& about = e["involvedObject"];
+    if (about.value("kind", "") != kind || (!name.empty() && about.value("name", "") != name)) {
+      continue;
+    }
+    told[e.value("reason", "")] += e.value("count", 1);
+  }
+  return told;
+}
+
 bool wait_until(const std::string& what, std::chrono::milliseconds deadline,
                 const std::function<bool()>& check, const std::function<std::string()>& describe) {
   const auto end = std::chrono::steady_clock::now() + deadline;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ std::optional<Json> get_json(const std::string& resource, const std::string& ns,
 std::vector<Json> list_json(const std::string& resource, const std::string& ns,
                             const std::string& selector = {});
 void apply_json(const Json& object);
+// How often each Event reason was told about objects of `kind` in `ns` (only
+// object `name`, if given): Events folded by the recorder count their count.
+std::map<std::string, int> events_told(const std::string& ns, const std::string& kind,
+                                       const std::string& name = {});
 
 // Polls `check` until it returns true or the deadline passes; on timeout the
 // test fails with `what` and whatever `describe` says about the last state.

@@ -557,13 +557,7 @@ class ModelReleaseStaleCache : public testing::Test {
   }
   std::map<std::string, int> told() {
     EXPECT_TRUE(recorder_.flush(10s));
-    std::map<std::string, int> out;
-    for (const auto& e : list_json("events", ns_.name())) {
-      if (e["involvedObject"].value("kind", "") == "ModelRelease") {
-        out[e["reason"]] += e.value("count", 1);
-      }
-    }
-    return out;
+    return events_told(ns_.name(), "ModelRelease", "stale");
   }
 
   TestNamespace ns_;
