@@ -546,6 +546,31 @@ TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
 // only when the test says so.)
 class ModelReleaseStaleCache : public testing::Test {
  protected:
+  // Counts the reconciler's DELETE requests by resource.
+  class DeleteCounter final : public kube::RequestObserver {
+   public:
+    void on_request(std::string_view verb, std::string_view resource, int /*status*/,
+                    std::chrono::nanoseconds /*latency*/) override {
+      std::lock_guard lock(mutex_);
+      if (verb == "delete") ++deletes_[std::string(resource)];
+    }
+    void on_rate_limited(std::chrono::nanoseconds /*waited*/) override {}
+    int deletes(const std::string& resource) const {
+      std::lock_guard lock(mutex_);
+      const auto it = deletes_.find(resource);
+      return it == deletes_.end() ? 0 : it->second;
+    }
+
+   private:
+    mutable std::mutex mutex_;
+    std::map<std::string, int> deletes_;
+  };
+  static kube::TransportOptions counted(DeleteCounter& counter) {
+    kube::TransportOptions options;
+    options.observer = &counter;
+    return options;
+  }
+
   void SetUp() override { install_crds(); }
   runtime::Result reconcile() { return reconciler_.reconcile({ns_.name(), "stale"}); }
   // The release and its objects as the server holds them now.
@@ -561,7 +586,8 @@ class ModelReleaseStaleCache : public testing::Test {
   }
 
   TestNamespace ns_;
-  KubeSession session_;
+  DeleteCounter requests_;
+  KubeSession session_{counted(requests_)};
   util::ManualClock clock_{std::chrono::system_clock::now()};
   runtime::EventRecorder recorder_{session_.transport(), {}, clock_};
   runtime::Store releases_, runs_, deployments_, services_;
@@ -569,12 +595,14 @@ class ModelReleaseStaleCache : public testing::Test {
       session_.client(), {releases_, runs_, deployments_, services_}, recorder_, clock_};
 };
 
+Json stale_model(const std::string& version, double accuracy) {
+  return Json{{"uri", "s3://models/churn/" + version},
+              {"version", version},
+              {"metrics", {{"accuracy", accuracy}}}};
+}
+
 TEST_F(ModelReleaseStaleCache, WokenBeforeItsOwnStatusWriteIsSeenItTellsNothingTwice) {
-  const auto model = [](const std::string& version, double accuracy) {
-    return Json{{"uri", "s3://models/churn/" + version},
-                {"version", version},
-                {"metrics", {{"accuracy", accuracy}}}};
-  };
+  const auto model = stale_model;
   Json release = sample_release(ns_.name(), "stale", model("v1", 0.9), 1);
   release["spec"]["gates"] = {{{"metric", "accuracy"}, {"min", 0.8}}};
   apply_json(release);
@@ -605,6 +633,57 @@ TEST_F(ModelReleaseStaleCache, WokenBeforeItsOwnStatusWriteIsSeenItTellsNothingT
   refresh();
   EXPECT_EQ(reconcile().kind, runtime::Result::Kind::Done);
   EXPECT_EQ(told(), reasons);
+}
+
+// A revision pruned from history has its Deployment deleted once, also when
+// the release is woken again before the cache has seen that Deployment go (it
+// would be taken for one created before a restart, recorded and pruned again).
+TEST_F(ModelReleaseStaleCache, PrunedDeploymentIsDeletedOnceWhileTheCacheStillShowsIt) {
+  Json release = sample_release(ns_.name(), "stale", stale_model("v1", 0.9), 1);
+  release["spec"]["revisionHistoryLimit"] = 0;
+  release["spec"]["strategy"]["blueGreen"]["scaleDownDelaySeconds"] = 0;
+  apply_json(release);
+  const auto phase = [&] {
+    return get_json("modelrelease", ns_.name(), "stale")
+        .value()
+        .value("/status/phase"_json_pointer, std::string());
+  };
+  wait_until("v1 to go live", 60s, [&] {
+    refresh();
+    reconcile();
+    return phase() == "Healthy";
+  });
+  const auto first = list_json("deployments", ns_.name());
+  ASSERT_EQ(first.size(), 1u);
+  const std::string v1 = first[0]["metadata"]["name"];
+
+  kubectl_ok({"patch", "modelrelease", "stale", "-n", ns_.name(), "--type=merge", "-p",
+              Json{{"spec", {{"model", stale_model("v2", 0.9)}}}}.dump()});
+  wait_until("v2 to go live and v1's Deployment to be deleted", 60s, [&] {
+    refresh();
+    reconcile();
+    clock_.advance(1s);  // past v1's scale-down time
+    return !get_json("deployment", ns_.name(), v1);
+  });
+  EXPECT_EQ(requests_.deletes("deployments"), 1);
+
+  // Woken again with the release's last status write seen, while the cache
+  // still holds the deleted Deployment (its watch event not yet arrived).
+  refresh();
+  ASSERT_TRUE(deployments_.get(ns_.name(), v1)) << "the test needs the stale copy";
+  // (Planned from that copy, it was recorded again and scaled: 404, a failed reconcile.)
+  EXPECT_NO_THROW(reconcile());
+  EXPECT_EQ(requests_.deletes("deployments"), 1) << "deleted again from a stale cache";
+  const Json status = get_json("modelrelease", ns_.name(), "stale").value()["status"];
+  ASSERT_EQ(status["revisions"].size(), 1u) << status.dump(2);
+  EXPECT_EQ(status["revisions"][0]["modelVersion"], "v2") << status.dump(2);
+
+  // The Deployment's delete event arrives: nothing more to do.
+  deployments_.erase(runtime::object_key(ns_.name(), v1));
+  refresh();
+  EXPECT_EQ(reconcile().kind, runtime::Result::Kind::Done);
+  EXPECT_EQ(phase(), "Healthy");
+  EXPECT_EQ(requests_.deletes("deployments"), 1);
 }
 
 }  // namespace

@@ -107,16 +107,25 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
     log.info("Service selects revision", {{"service", w.name}, {"revision", w.revision}});
   }
   for (const auto& s : plan.scale_down) scale(s);
-  const auto remove = [&](const kube::ResourceType& type, const std::string& object) {
+  const std::string release_key = runtime::object_key(ns, name);
+  const auto remove = [&](const kube::ResourceType& type, const std::string& object,
+                          const std::vector<Json>& cached, runtime::DeleteMemo& memo) {
     try {
       client_.remove(type, ns, object, {"Background", {}, {}});
       log.info("deleted", {{"kind", type.kind}, {"object", object}});
     } catch (const kube::ApiError& e) {
       if (!kube::is_not_found(e)) throw;
     }
+    for (const auto& o : cached) {
+      if (kube::meta_string(o, "name") == object) memo.sent(release_key, o);
+    }
   };
-  for (const auto& d : plan.delete_deployments) remove(kube::resources::kDeployments, d);
-  for (const auto& svc : plan.delete_services) remove(kube::resources::kServices, svc);
+  for (const auto& d : plan.delete_deployments) {
+    remove(kube::resources::kDeployments, d, observed.deployments, deleted_deployments_);
+  }
+  for (const auto& svc : plan.delete_services) {
+    remove(kube::resources::kServices, svc, observed.owned_services, deleted_services_);
+  }
   return Outcome::Applied;
 }
 
@@ -124,7 +133,10 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   const runtime::ObjectPtr cached = caches_.releases.get(request.ns, request.name);
   if (!cached) {
     // Deleted: owned objects go with it.
-    status_writer_.forget(runtime::object_key(request.ns, request.name));
+    const std::string key = runtime::object_key(request.ns, request.name);
+    status_writer_.forget(key);
+    deleted_deployments_.forget(key);
+    deleted_services_.forget(key);
     return runtime::Result::done();
   }
   const Json& release = *cached;
@@ -136,6 +148,10 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   }
 
   Observed observed = observe(release);
+  // Nor from objects we deleted that the cache still shows.
+  const std::string key = runtime::object_key(request.ns, request.name);
+  deleted_deployments_.hide_deleted(key, observed.deployments);
+  deleted_services_.hide_deleted(key, observed.owned_services);
   // Our own Service patches the cache does not show yet: plan from the
   // Services as the server holds them, not from the copies before the switch.
   for (auto* s : {&observed.active_service, &observed.preview_service}) {

@@ -6,6 +6,7 @@
 
 #include "operator/controllers/modelrelease/plan.hpp"
 #include "operator/kube/client.hpp"
+#include "operator/runtime/delete_memo.hpp"
 #include "operator/runtime/event_recorder.hpp"
 #include "operator/runtime/logging.hpp"
 #include "operator/runtime/patch_memo.hpp"
@@ -49,6 +50,9 @@ class Reconciler final : public runtime::Reconciler {
   runtime::EventRecorder& recorder_;
   runtime::StatusWriter status_writer_;
   runtime::PatchMemo service_patches_;
+  // Deleted, still in the cache: planned from as gone (a second DELETE otherwise).
+  runtime::DeleteMemo deleted_deployments_;
+  runtime::DeleteMemo deleted_services_;
   const util::Clock& clock_;
   runtime::Logger log_;
 };
