@@ -460,7 +460,8 @@ struct Transport::Impl {
     const auto cancel = handler.cancel;
     try {
       const auto message = build_message(req);
-      auto conn = co_await connect(start + req.timeout, req.timeout);
+      const auto connect_timeout = std::min(req.timeout, options.stream_connect_timeout);
+      auto conn = co_await connect(start + connect_timeout, connect_timeout);
       // Detaches on every way out of this scope, before conn goes away.
       struct Detach {
         std::shared_ptr<StreamCancel> cancel;
@@ -501,14 +502,18 @@ struct Transport::Impl {
         co_await read_body(*conn, parser, req.timeout, deliver);
         co_return;
       }
-      std::string body;
+      HttpResponse response;
+      response.status = status;
+      response.content_type = std::string(parser.get()[http::field::content_type]);
+      response.retry_after = parse_retry_after(parser.get()[http::field::retry_after]);
+      std::string& body = response.body;
       const std::function<bool(std::string_view)> collect = [&body](std::string_view data) {
         body.append(data.substr(0, kMaxErrorBodyBytes - body.size()));
         return body.size() < kMaxErrorBodyBytes;
       };
       co_await read_body(*conn, parser, req.timeout, collect);
       if (handler.on_error_body) {
-        handler.on_error_body(status, std::move(body));
+        handler.on_error_body(std::move(response));
       }
     } catch (const ApiError&) {
       if (cancel && cancel->cancelled()) co_return;  // the socket was closed on purpose

@@ -47,6 +47,11 @@ struct TransportOptions {
   int max_retries = 10;
   std::string user_agent;  // default: cd4ml-operator/<version>
   std::size_t max_idle_connections = 8;
+  // Longest wait for a stream's connection (TCP connect and TLS handshake),
+  // whatever its idle timeout (minutes for a watch): a server that drops
+  // packets instead of refusing them is given up on like client-go's dialer
+  // does (30 s), and the watch loop's backoff takes over.
+  std::chrono::milliseconds stream_connect_timeout{std::chrono::seconds(30)};
   // Largest response body accepted in memory (a LIST of 10k objects is tens of MiB).
   std::size_t max_body_bytes = std::size_t{512} * 1024 * 1024;
   RequestObserver* observer = nullptr;
@@ -75,11 +80,12 @@ class StreamCancel : public std::enable_shared_from_this<StreamCancel> {
 // Receives a streaming response (watch). on_status is called once with the
 // HTTP status; for 2xx, on_data is called with each piece of body as it
 // arrives, in order, possibly splitting or joining lines arbitrarily.
-// For non-2xx, the whole (bounded) body is given to on_error_body instead.
+// For non-2xx, the response with its whole (bounded) body, and its
+// Retry-After, is given to on_error_body instead.
 struct StreamHandler {
   std::function<void(int status)> on_status;
   std::function<void(std::string_view data)> on_data;
-  std::function<void(int status, std::string body)> on_error_body;
+  std::function<void(HttpResponse response)> on_error_body;
   std::shared_ptr<StreamCancel> cancel;  // optional
 };
 

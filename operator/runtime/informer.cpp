@@ -147,8 +147,9 @@ struct Informer::Loop {
         failure = kube::ApiError(kube::ErrorKind::Other, 0, "", e.what());
       }
     };
-    handler.on_error_body = [&failure](int status, const std::string& body) {
-      failure = kube::error_from_response(status, body);
+    handler.on_error_body = [&failure](const kube::HttpResponse& response) {
+      // With its Retry-After: a 429 paces the next watch as the server asks.
+      failure = kube::error_from_response(response.status, response.body, response.retry_after);
     };
     try {
       co_await transport.stream(std::move(request), std::move(handler));

@@ -112,7 +112,7 @@ TEST_F(TransportStreamTest, EventsSplitAcrossChunksAtOddPlacesArriveIntactAndInO
   const StreamLog log = recorder_.log().get();
   EXPECT_EQ(log.statuses, std::vector<int>{200});
   EXPECT_EQ(log.data, events);
-  EXPECT_TRUE(log.error_bodies.empty());
+  EXPECT_TRUE(log.error_responses.empty());
   ASSERT_EQ(observer_.requests().size(), 1u);
   EXPECT_EQ(observer_.requests()[0].verb, "watch");
   EXPECT_EQ(observer_.requests()[0].status, 200);
@@ -211,11 +211,55 @@ TEST_F(TransportStreamTest, ErrorStatusGivesTheStatusBodyToOnErrorBody) {
   done.get();
   const StreamLog log = recorder_.log().get();
   EXPECT_EQ(log.statuses, std::vector<int>{410});
-  ASSERT_EQ(log.error_bodies.size(), 1u);
-  EXPECT_EQ(log.error_bodies[0].first, 410);
-  EXPECT_EQ(log.error_bodies[0].second, kGone);
+  ASSERT_EQ(log.error_responses.size(), 1u);
+  EXPECT_EQ(log.error_responses[0].status, 410);
+  EXPECT_EQ(log.error_responses[0].body, kGone);
+  EXPECT_FALSE(log.error_responses[0].retry_after.has_value());
   EXPECT_EQ(log.pieces, 0);
   EXPECT_EQ(observer_.statuses(), std::vector<int>{410});
+}
+
+TEST_F(TransportStreamTest, ErrorStatusCarriesTheServersRetryAfter) {
+  ScriptedTlsServer server(
+      pki_.server, answer_each([](ServerConnection& c, const ReceivedRequest&) {
+        c.respond(429, R"({"kind":"Status","code":429,"reason":"TooManyRequests"})",
+                  {{"Retry-After", "3"}});
+      }));
+  auto transport = transport_to(server);
+
+  auto done = start_stream(*transport, watch(), recorder_);
+
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  done.get();
+  const StreamLog log = recorder_.log().get();
+  ASSERT_EQ(log.error_responses.size(), 1u);
+  EXPECT_EQ(log.error_responses[0].status, 429);
+  EXPECT_EQ(log.error_responses[0].retry_after, std::chrono::seconds(3));
+}
+
+TEST_F(TransportStreamTest, ServerThatNeverAnswersTheHandshakeIsGivenUpOnAtTheConnectTimeout) {
+  // Listens, never accepts: the kernel completes the TCP handshake and the
+  // TLS ClientHello waits forever, as behind a host that drops packets.
+  boost::asio::io_context listener_io;
+  boost::asio::ip::tcp::acceptor silent(listener_io,
+                                        {boost::asio::ip::make_address("127.0.0.1"), 0});
+  ClusterConfig config;
+  config.host = "127.0.0.1";
+  config.port = std::to_string(silent.local_endpoint().port());
+  config.server = "https://127.0.0.1:" + config.port;
+  config.ca_pem = pki_.ca.cert;
+  TransportOptions options;
+  options.stream_connect_timeout = 300ms;
+  Transport transport(io_.io(), config, options);
+
+  // A watch's idle timeout is minutes; its connection must not wait as long.
+  auto done = start_stream(transport, watch(120s), recorder_);
+
+  ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
+  const auto error = api_error_from([&] { done.get(); });
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind(), ErrorKind::Timeout);
+  EXPECT_THAT(error->what(), HasSubstr("TLS handshake"));
 }
 
 TEST_F(TransportStreamTest, ShutdownAbortsAnOpenStream) {

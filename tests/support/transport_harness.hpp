@@ -111,7 +111,7 @@ struct StreamLog {
   std::vector<int> statuses;  // every on_status call
   std::string data;           // on_data pieces, joined
   int pieces = 0;
-  std::vector<std::pair<int, std::string>> error_bodies;  // on_error_body calls
+  std::vector<kube::HttpResponse> error_responses;  // on_error_body calls
 };
 
 class StreamRecorder {
@@ -127,8 +127,8 @@ class StreamRecorder {
         ++log.pieces;
       });
     };
-    handler.on_error_body = [this](int status, std::string body) {
-      log_.update([&](StreamLog& log) { log.error_bodies.emplace_back(status, std::move(body)); });
+    handler.on_error_body = [this](kube::HttpResponse response) {
+      log_.update([&](StreamLog& log) { log.error_responses.push_back(std::move(response)); });
     };
     return handler;
   }
