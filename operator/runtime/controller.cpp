@@ -212,6 +212,8 @@ void Controller::process(const std::string& key) {
         break;
       case Result::Kind::Error:
         queue_.add_rate_limited(key);
+        // The queue keeps the earlier of the two wake-ups.
+        if (result.after > std::chrono::milliseconds::zero()) queue_.add_after(key, result.after);
         log.error("reconcile failed",
                   {{"result", "error"},
                    {"error", result.error.empty() ? "unspecified error" : result.error},

@@ -21,13 +21,16 @@ struct Result {
   // failure count and earlier planned wake-ups stay as they were.
   enum class Kind { Done, RequeueAfter, Error, Deferred };
   Kind kind = Kind::Done;
-  std::chrono::milliseconds after{0};  // RequeueAfter, Deferred
-  std::string error;                   // Error: logged and counted, then retried with backoff;
-                                       // Deferred: why
+  // RequeueAfter, Deferred; Error: when to retry at the latest (0: the
+  // backoff alone decides), for a deadline that falls before the next retry.
+  std::chrono::milliseconds after{0};
+  std::string error;  // Error: logged and counted, then retried with backoff; Deferred: why
 
   static Result done() { return {}; }
   static Result requeue_after(std::chrono::milliseconds d) { return {Kind::RequeueAfter, d, {}}; }
-  static Result failed(std::string message) { return {Kind::Error, {}, std::move(message)}; }
+  static Result failed(std::string message, std::chrono::milliseconds retry_by = {}) {
+    return {Kind::Error, retry_by, std::move(message)};
+  }
   static Result deferred(std::string why, std::chrono::milliseconds come_back_after) {
     return {Kind::Deferred, come_back_after, std::move(why)};
   }

@@ -630,6 +630,38 @@ TEST(ModelReleasePlanRepairs, RefusedDeploymentIsReportedAndRetriedOrAborted) {
   EXPECT_EQ(c.settle(), 0) << "a rejected revision is not retried";
 }
 
+TEST(ModelReleasePlanRepairs, DeploymentRefusedUntilTheDeadlineIsAbortedThere) {
+  Cluster c;
+  const std::string a = first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string b = revision_for(c, "bbb");
+  c.refuse[b] = {false, "exceeded quota: compute"};
+  const Plan first = c.step();
+  ASSERT_TRUE(first.requeue_after.has_value()) << "comes back by the deadline at the latest";
+  EXPECT_LE(*first.requeue_after, seconds(121));
+  c.advance(seconds(119));
+  c.step();
+  EXPECT_EQ(c.condition("Reconciling", "reason"), "DeploymentCreateFailed");
+
+  // Still refused when the progress deadline (120 s) passes: rule 4 holds for
+  // a candidate that never got a Deployment, instead of Progressing forever.
+  c.advance(seconds(1));
+  c.step();
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_EQ(c.condition("Stalled", "reason"), "ProgressDeadlineExceeded");
+  EXPECT_NE(c.condition("Stalled", "message").find("exceeded quota"), std::string::npos)
+      << c.condition("Stalled", "message");
+  EXPECT_EQ(c.status()["revisions"].back()["state"], "Aborted");
+  EXPECT_EQ(c.selected("churn"), a);
+  EXPECT_EQ(c.selected("churn-preview"), a);
+
+  // The quota frees up later: no pods start for the aborted candidate.
+  c.refuse.clear();
+  c.settle();
+  EXPECT_FALSE(c.has_deployment(b));
+  EXPECT_EQ(c.phase(), "Degraded");
+}
+
 TEST(ModelReleasePlanRepairs, ServicePortChangesReachBothServices) {
   Cluster c;
   first_release(c);

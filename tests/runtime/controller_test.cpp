@@ -308,6 +308,31 @@ TEST(Controller, ADeferredReconcileKeepsTheBackoffAndThePlannedRetry) {
   EXPECT_TRUE(controller.stop(kDeadline));
 }
 
+TEST(Controller, AFailureWithARetryByComesBackThenEvenWhenTheBackoffIsLonger) {
+  util::ManualClock clock;
+  DoneCounter done;
+  int attempt = 0;
+  constexpr int kFailures = 15;  // the per-key backoff is 5 ms * 2^15 = 164 s by then
+  ScriptedReconciler reconciler([&](const Request&) {
+    return ++attempt <= kFailures ? Result::failed("boom")
+                                  : Result::failed("quota exceeded", std::chrono::seconds(2));
+  });
+  Controller controller(options(&done), reconciler, clock);
+  ASSERT_TRUE(start_and_reconcile_once(controller, done, {"ml", "a"}));
+  for (int i = 2; i <= kFailures + 1; ++i) {
+    clock.advance(std::chrono::hours(1));
+    ASSERT_EQ(controller.queue().promote_due(), 1u);
+    ASSERT_TRUE(done.wait_for(i));
+  }
+  EXPECT_EQ(controller.queue().retries("ml/a"), kFailures + 1) << "still a failure, counted";
+  clock.advance(std::chrono::seconds(2) - 1ms);
+  EXPECT_EQ(controller.queue().promote_due(), 0u);
+  clock.advance(1ms);
+  EXPECT_EQ(controller.queue().promote_due(), 1u) << "back by the time it asked for";
+  ASSERT_TRUE(done.wait_for(kFailures + 2));
+  EXPECT_TRUE(controller.stop(kDeadline));
+}
+
 TEST(Controller, AnExceptionCountsAsAnError) {
   util::ManualClock clock;
   DoneCounter done;

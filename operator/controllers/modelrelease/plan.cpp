@@ -84,6 +84,8 @@ class Planner {
                    const std::string& training_run, const Metrics& metrics);
   void finish_candidate(Json& rec, const char* new_state, const std::string& reason,
                         const std::string& message);
+  // Safety rule 4: the candidate is aborted, traffic stays where it is.
+  void abort_at_deadline(Json& rec, const std::string& detail);
   void event(const char* type, const char* reason, const std::string& message) {
     plan_.events.push_back({type, reason, api::truncate_message(message)});
   }
@@ -332,6 +334,16 @@ void Planner::finish_candidate(Json& rec, const char* new_state, const std::stri
   rec["message"] = message;
 }
 
+void Planner::abort_at_deadline(Json& rec, const std::string& detail) {
+  const std::string why =
+      "not available within " + std::to_string(spec_.progress_deadline_seconds) + "s" + detail;
+  finish_candidate(rec, state::kAborted, "ProgressDeadlineExceeded", why);
+  event("Warning", "ProgressDeadlineExceeded",
+        "revision " + target_ + " (model " + str(rec, "modelVersion") + ") " + why +
+            "; traffic stays where it was");
+  if (preview_ == target_) preview_.clear();
+}
+
 void Planner::advance_candidate() {
   if (target_.empty() || target_ == active_) return;
   Json& rec = *record(target_);
@@ -381,6 +393,13 @@ void Planner::advance_candidate() {
                        annotations.value(api::annotation::kPromote, "") == target_;
   const int want = promote ? spec_.replicas : spec_.preview_replicas;
   const Json* dep = deployment(target_);
+  // The progress window holds whatever keeps the candidate from becoming
+  // available, a Deployment the server keeps refusing (quota, webhook) too.
+  // (Read again below: a scale-up for promotion opens a new window.)
+  const auto deadline = [&] {
+    return time_at(rec, "progressingSince").value_or(o_.now) +
+           std::chrono::seconds(spec_.progress_deadline_seconds);
+  };
   if (auto failed = o_.create_failures.find(target_);
       dep == nullptr && failed != o_.create_failures.end()) {
     const std::string why = "the API server refused Deployment " + deployment_name(name_, target_) +
@@ -390,8 +409,19 @@ void Planner::advance_candidate() {
       event("Warning", "DeploymentRejected", why);
       return;
     }
+    if (o_.now >= deadline()) {
+      abort_at_deadline(rec, "; " + why);
+      return;
+    }
     create_error_ = why;
     event("Warning", "DeploymentCreateFailed", why);
+    requeue_at(deadline());
+    return;
+  }
+  if (dep == nullptr && o_.now >= deadline()) {
+    // Its Deployment is gone (or was never accepted) and its time is up: no
+    // pods are started for a candidate that is aborted anyway.
+    abort_at_deadline(rec, "");
     return;
   }
   if (dep == nullptr) {
@@ -415,19 +445,11 @@ void Planner::advance_candidate() {
   if (ready_pod) preview_ = target_;
 
   if (!available) {
-    const auto since = time_at(rec, "progressingSince").value_or(o_.now);
-    const auto deadline = since + std::chrono::seconds(spec_.progress_deadline_seconds);
-    if (o_.now >= deadline) {
-      const std::string why =
-          "not available within " + std::to_string(spec_.progress_deadline_seconds) + "s";
-      finish_candidate(rec, state::kAborted, "ProgressDeadlineExceeded", why);
-      event("Warning", "ProgressDeadlineExceeded",
-            "revision " + target_ + " (model " + version + ") " + why +
-                "; traffic stays where it was");
-      if (preview_ == target_) preview_.clear();
+    if (o_.now >= deadline()) {
+      abort_at_deadline(rec, "");
       return;
     }
-    requeue_at(deadline);
+    requeue_at(deadline());
     note_preview_switch(version);
     return;
   }

@@ -193,8 +193,12 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   for (const auto& e : p.events) recorder_.record(release, e.type, e.reason, e.message);
   if (p.status) status_writer_.write(release, *p.status);
   for (const auto& [revision, failure] : observed.create_failures) {
-    // Transient refusals (quota, RBAC, webhooks down) are retried with backoff.
-    if (!failure.permanent) return runtime::Result::failed(failure.message);
+    // Transient refusals (quota, RBAC, webhooks down) are retried with
+    // backoff, and by the progress deadline at the latest, to abort there.
+    if (!failure.permanent) {
+      return runtime::Result::failed(failure.message,
+                                     p.requeue_after.value_or(std::chrono::milliseconds::zero()));
+    }
   }
   if (p.requeue_after) return runtime::Result::requeue_after(*p.requeue_after);
   return runtime::Result::done();
