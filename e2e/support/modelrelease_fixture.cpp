@@ -96,6 +96,7 @@ const Json* ReleaseFixture::condition(const Json& object, const std::string& typ
 
 void ReleaseFixture::watch(const std::string& release, int replicas) {
   watcher_ = std::make_unique<InvariantWatcher>(ns_.name(), release, replicas);
+  wait_until("the invariant watcher's first check", 30s, [&] { return watcher_->checks() > 0; });
 }
 
 void ReleaseFixture::expect_no_violations() {

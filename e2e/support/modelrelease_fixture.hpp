@@ -32,6 +32,9 @@ class ReleaseFixture : public testing::Test {
   bool has_release_event(const std::string& release, const std::string& reason);
   static const Json* condition(const Json& object, const std::string& type);
 
+  // Starts the invariant watcher on `release` and returns once it has made its
+  // first check; tests call it before applying anything, so that no Service
+  // change escapes it.
   void watch(const std::string& release, int replicas);
   void expect_no_violations();
 

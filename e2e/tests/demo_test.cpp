@@ -69,6 +69,7 @@ TEST(Demo, TellsTheStoryThenItsPrintedFollowUpsWork) {
   TestNamespace ns;
   DemoCleanup cleanup{ns.name()};
   InvariantWatcher watcher(ns.name(), "churn", kReplicas);
+  wait_until("the invariant watcher's first check", 30s, [&] { return watcher.checks() > 0; });
 
   const auto demo =
       run_command({"bash", demo_script().string(), "--namespace", ns.name()}, {}, 600s);

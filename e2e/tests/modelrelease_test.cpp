@@ -32,9 +32,9 @@ class ModelReleaseE2E : public ReleaseFixture {
 };
 
 TEST_F(ModelReleaseE2E, FirstReleaseGoesHealthy) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1"));
-  watch("churn", 2);
   const Json r = wait_for_phase("churn", "Healthy");
   const std::string rev = r["status"]["activeRevision"];
   ASSERT_EQ(rev.size(), 10u);
@@ -75,10 +75,10 @@ TEST_F(ModelReleaseE2E, FirstReleaseGoesHealthy) {
 }
 
 TEST_F(ModelReleaseE2E, NewTrainingRunRollsOutPreviewThenActive) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(
       release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}}}));
-  watch("churn", 2);
   const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
 
   apply_json(training_run("churn-2", 0.95));
@@ -105,11 +105,11 @@ TEST_F(ModelReleaseE2E, NewTrainingRunRollsOutPreviewThenActive) {
 }
 
 TEST_F(ModelReleaseE2E, GateFailureLeavesTheOldVersionActiveAndSaysWhy) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.92));
   apply_json(training_run("churn-bad", 0.71));
   apply_json(release("churn", "churn-1",
                      {{"gates", Json::array({{{"metric", "accuracy"}, {"min", 0.9}}})}}));
-  watch("churn", 2);
   const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   wait_for_run("churn-bad");
   patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", "churn-bad"}}}}}}}});
@@ -131,9 +131,9 @@ TEST_F(ModelReleaseE2E, GateFailureLeavesTheOldVersionActiveAndSaysWhy) {
 }
 
 TEST_F(ModelReleaseE2E, CandidateNeverReadyIsAbortedAtTheDeadline) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1", {{"progressDeadlineSeconds", 8}}));
-  watch("churn", 2);
   const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   // A new serving image whose pods never become ready.
   patch_release(
@@ -167,11 +167,11 @@ TEST_F(ModelReleaseE2E, CandidateNeverReadyIsAbortedAtTheDeadline) {
 // target; the abandoned candidate (held in preview here, waiting for a
 // promotion that never comes) is scaled down and never receives traffic.
 TEST_F(ModelReleaseE2E, NewestSpecWinsMidRollout) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(training_run("churn-2", 0.93));
   apply_json(training_run("churn-3", 0.95));
   apply_json(release("churn", "churn-1"));
-  watch("churn", 2);
   const std::string first = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   wait_for_run("churn-2");
   wait_for_run("churn-3");
@@ -215,10 +215,10 @@ TEST_F(ModelReleaseE2E, NewestSpecWinsMidRollout) {
 }
 
 TEST_F(ModelReleaseE2E, ManualPromotion) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(training_run("churn-2", 0.93));
   apply_json(release("churn", "churn-1"));
-  watch("churn", 2);
   const std::string old_rev = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   wait_for_run("churn-2");
   const Json waiting = hold_in_preview("churn-2");
@@ -241,12 +241,12 @@ TEST_F(ModelReleaseE2E, ManualPromotion) {
 }
 
 TEST_F(ModelReleaseE2E, AbortAnnotationStopsTheCandidate) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(training_run("churn-2", 0.93));
   apply_json(
       release("churn", "churn-1",
               {{"strategy", {{"blueGreen", {{"autoPromotion", false}, {"previewReplicas", 1}}}}}}));
-  watch("churn", 2);
   const Json first = wait_for_phase("churn", "AwaitingPromotion");
   kubectl_ok({"annotate", "mr", "churn", "-n", ns_.name(),
               "cd4ml.io/promote=" + first["status"]["previewRevision"].get<std::string>()});
@@ -294,11 +294,11 @@ TEST_F(ModelReleaseE2E, AbortAnnotationStopsTheCandidate) {
 }
 
 TEST_F(ModelReleaseE2E, FastRollbackReusesTheKeptDeployment) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(training_run("churn-2", 0.93));
   apply_json(
       release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 1}}}}}}));
-  watch("churn", 2);
   const std::string first = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   const std::string first_uid =
       get_json("deployment", ns_.name(), "churn-" + first).value()["metadata"]["uid"];
@@ -328,6 +328,7 @@ TEST_F(ModelReleaseE2E, FastRollbackReusesTheKeptDeployment) {
 // scaleDownDelaySeconds after the switch (in-flight requests, an instant way
 // back), then goes to 0; beyond revisionHistoryLimit it is deleted.
 TEST_F(ModelReleaseE2E, ReplacedRevisionWaitsOutItsDelayAndHistoryIsPruned) {
+  watch("churn", 2);
   constexpr auto kDelay = 6s;
   apply_json(training_run("churn-1", 0.9));
   apply_json(training_run("churn-2", 0.93));
@@ -337,7 +338,6 @@ TEST_F(ModelReleaseE2E, ReplacedRevisionWaitsOutItsDelayAndHistoryIsPruned) {
       {{"revisionHistoryLimit", 1},
        {"strategy",
         {{"blueGreen", {{"scaleDownDelaySeconds", std::chrono::seconds(kDelay).count()}}}}}}));
-  watch("churn", 2);
   const std::string first = wait_for_phase("churn", "Healthy")["status"]["activeRevision"];
   const auto replicas_of = [&](const std::string& revision) -> std::optional<int> {
     const auto d = get_json("deployment", ns_.name(), "churn-" + revision);
@@ -387,9 +387,9 @@ TEST_F(ModelReleaseE2E, ReplacedRevisionWaitsOutItsDelayAndHistoryIsPruned) {
 }
 
 TEST_F(ModelReleaseE2E, DeletingTheReleaseRemovesWhatItOwns) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1"));
-  watch("churn", 2);
   wait_for_phase("churn", "Healthy");
   expect_no_violations();
   kubectl_ok({"delete", "mr", "churn", "-n", ns_.name()});
@@ -428,12 +428,12 @@ TEST_F(ModelReleaseE2E, ServiceItDoesNotOwnIsNeverModified) {
 }
 
 TEST_F(ModelReleaseE2E, DeploymentTheServerRefusesIsReportedNotRetriedForever) {
+  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   // Valid for the CRD (the pod template is a core type the schema does not
   // repeat), invalid for the Deployment: a negative container port.
   Json mr = release("churn", "churn-1");
   mr["spec"]["template"]["spec"]["containers"][0]["ports"] = Json::array({{{"containerPort", -1}}});
-  watch("churn", 2);
   apply_json(mr);
   const Json r = wait_for_phase("churn", "Degraded");
   const Json* stalled = condition(r, "Stalled");
@@ -471,6 +471,7 @@ TEST_F(ModelReleaseE2E, DeletedActiveDeploymentIsRecreated) {
 // says so instead of a silent "Progressing", and the release recovers by
 // itself once the cause is gone.
 TEST_F(ModelReleaseE2E, RefusedServiceIsReportedAndRecoveredFrom) {
+  watch("churn", 2);
   const Json quota = {{"apiVersion", "v1"},
                       {"kind", "ResourceQuota"},
                       {"metadata", {{"name", "no-services"}, {"namespace", ns_.name()}}},
@@ -483,7 +484,6 @@ TEST_F(ModelReleaseE2E, RefusedServiceIsReportedAndRecoveredFrom) {
   });
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1"));
-  watch("churn", 2);
   const Json refused =
       wait_until_release("churn", "the refused Service reported in status", [](const Json& mr) {
         const Json* c = condition(mr, "Reconciling");

@@ -228,13 +228,13 @@ TEST_F(OperatorProcessE2E, IdleOperatorWithTwoHundredObjectsMakesNoWrites) {
 class ChaosE2E : public ReleaseFixture {};
 
 TEST_F(ChaosE2E, KillNineDuringRolloutsNeverBreaksTraffic) {
+  watch("churn", 2);
   std::mt19937 rng(20261127);  // fixed: a failure replays the same kill points
   apply_json(training_run("churn-1", 0.90));
   apply_json(training_run("churn-2", 0.91));
   apply_json(training_run("churn-3", 0.92));
   apply_json(
       release("churn", "churn-1", {{"strategy", {{"blueGreen", {{"scaleDownDelaySeconds", 2}}}}}}));
-  watch("churn", 2);
   std::vector<std::string> actives = {
       wait_for_phase("churn", "Healthy")["status"]["activeRevision"]};
   wait_for_run("churn-2");
