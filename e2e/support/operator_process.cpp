@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <regex>
 #include <sstream>
@@ -146,6 +148,15 @@ double OperatorProcess::write_requests() const {
 
 std::string OperatorProcess::log() const {
   return process_ ? process_->log() : std::string();
+}
+
+std::string OperatorProcess::log_since(std::uintmax_t& offset) const {
+  std::ifstream in(log_file_, std::ios::binary);
+  if (!in) return {};
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  offset += text.size();
+  return text;
 }
 
 }  // namespace cd4ml::e2e

@@ -43,6 +43,9 @@ class OperatorProcess {
   unsigned short metrics_port() const { return metrics_port_; }
   unsigned short health_port() const { return health_port_; }
   std::string log() const;
+  // The log written since byte `offset` (of all the process's lives: the file
+  // is appended to across restarts); `offset` moves past it.
+  std::string log_since(std::uintmax_t& offset) const;
   Process* process() { return process_.get(); }
 
  private:
