@@ -446,6 +446,48 @@ TEST_F(ModelReleaseE2E, DeploymentTheServerRefusesIsReportedNotRetriedForever) {
   expect_no_violations();
 }
 
+TEST_F(ModelReleaseE2E, DeploymentNameTakenBySomeoneElseIsReportedAndLeftAlone) {
+  watch("churn", 2);
+  apply_json(training_run("churn-1", 0.9));
+  apply_json(release("churn", "churn-1"));
+  const std::string name =
+      wait_for_phase("churn", "Healthy")["status"]["revisions"][0]["deployment"];
+  // The release goes (and its Deployment with it); someone else's Deployment
+  // takes the name the same revision will need again.
+  kubectl_ok({"delete", "modelrelease", "churn", "-n", ns_.name(), "--wait=true"});
+  ASSERT_TRUE(wait_until("the release's Deployment to be collected", 60s,
+                         [&] { return !get_json("deployment", ns_.name(), name); }));
+  Json foreign = {{"apiVersion", "apps/v1"},
+                  {"kind", "Deployment"},
+                  {"metadata", {{"name", name}, {"namespace", ns_.name()}}}};
+  const Json labels = {{"app", "someone-else"}};
+  foreign["spec"]["replicas"] = 1;
+  foreign["spec"]["selector"]["matchLabels"] = labels;
+  foreign["spec"]["template"]["metadata"]["labels"] = labels;
+  foreign["spec"]["template"]["spec"]["containers"] =
+      Json::array({{{"name", "app"}, {"image", "web:1"}}});
+  apply_json(foreign);
+  const Json before = get_json("deployment", ns_.name(), name).value();
+
+  apply_json(release("churn", "churn-1"));
+  const Json r = wait_for_phase("churn", "Degraded");
+  const Json* stalled = condition(r, "Stalled");
+  ASSERT_NE(stalled, nullptr);
+  EXPECT_EQ((*stalled)["reason"], "DeploymentRejected");
+  EXPECT_NE((*stalled)["message"].get<std::string>().find("not controlled by this release"),
+            std::string::npos)
+      << (*stalled)["message"];
+  // (Its status moves with its pods; what the release could have written must not.)
+  const Json after = get_json("deployment", ns_.name(), name).value();
+  EXPECT_EQ(after["metadata"]["uid"], before["metadata"]["uid"]);
+  EXPECT_EQ(after["metadata"]["generation"], before["metadata"]["generation"])
+      << "someone else's Deployment spec was changed";
+  EXPECT_EQ(after["metadata"].value("labels", Json::object()),
+            before["metadata"].value("labels", Json::object()));
+  EXPECT_FALSE(after["metadata"].contains("ownerReferences")) << after["metadata"].dump(2);
+  expect_no_violations();
+}
+
 // No invariant watcher here: the test itself takes the active revision's pods
 // away (the case is about repairing that), which the watcher would report.
 TEST_F(ModelReleaseE2E, DeletedActiveDeploymentIsRecreated) {

@@ -3,6 +3,7 @@
 #include "operator/api/modelrelease.hpp"
 #include "operator/controllers/modelrelease/workloads.hpp"
 #include "operator/controllers/modelrelease/write_failure.hpp"
+#include "operator/controllers/owner.hpp"
 #include "operator/kube/errors.hpp"
 #include "operator/kube/object_meta.hpp"
 
@@ -63,17 +64,30 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
       client_.create(kube::resources::kDeployments, ns, d);
       log.info("created Deployment", {{"deployment", kube::meta_string(d, "name")}});
     } catch (const kube::ApiError& e) {
-      // Ours, created before a restart and not yet in the cache: next round sees it.
-      if (kube::is_already_exists(e)) return Outcome::CacheBehind;
+      const std::string& deployment = kube::meta_string(d, "name");
+      const std::string revision =
+          d.value("/metadata/labels"_json_pointer, Json::object()).value("cd4ml.io/revision", "");
+      if (kube::is_already_exists(e)) {
+        // Ours, created before a restart and not yet in the cache: next round sees it.
+        const auto live = client_.try_get(kube::resources::kDeployments, ns, deployment);
+        if (!live || is_controlled_by(*live, kube::meta_string(release, "uid"))) {
+          return Outcome::CacheBehind;
+        }
+        // Someone else's, under the name this revision needs: never touched,
+        // and said in status instead of retried quietly forever.
+        observed.create_failures[revision] = {
+            true,
+            "a Deployment of that name already exists and is not controlled by this "
+            "release; it is left as it is"};
+        log.warn("Deployment name taken", {{"deployment", deployment}});
+        return Outcome::Replan;
+      }
       // Refused (invalid template, admission webhook, quota, RBAC): the plan
       // must say so in status rather than fail silently.
       const bool permanent =
           e.kind() == kube::ErrorKind::Invalid || e.kind() == kube::ErrorKind::BadRequest;
-      const std::string revision =
-          d.value("/metadata/labels"_json_pointer, Json::object()).value("cd4ml.io/revision", "");
       observed.create_failures[revision] = {permanent, e.user_message()};
-      log.warn("Deployment refused",
-               {{"deployment", kube::meta_string(d, "name")}, {"error", e.what()}});
+      log.warn("Deployment refused", {{"deployment", deployment}, {"error", e.what()}});
       return Outcome::Replan;
     }
   }
