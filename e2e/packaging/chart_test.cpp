@@ -94,7 +94,7 @@ const Rules kOperatorRules = {
     {"cd4ml.io/modelreleases/finalizers", {"update"}},
     {"batch/jobs", {"get", "list", "watch", "create"}},
     {"/pods", {"list", "watch"}},
-    {"apps/deployments", {"list", "watch", "create", "patch", "delete"}},
+    {"apps/deployments", {"get", "list", "watch", "create", "patch", "delete"}},
     {"/services", {"get", "list", "watch", "create", "patch", "delete"}},
     {"/events", {"create", "patch"}},
 };

@@ -23,4 +23,11 @@ void trainingrun_succeeds_with_metrics(const std::string& ns, const OperatorProc
 // the old one is deleted (the delete verb on Services).
 void modelrelease_rolls_out_a_new_training_run(const std::string& ns, const OperatorProcess& op);
 
+// Objects of the names the operator needs that belong to someone else (a Job
+// of a TrainingRun's name, a Service of a release's active name, a Deployment
+// of a revision's name) are reported in status (JobConflict, ServiceConflict,
+// DeploymentRejected) and left exactly as they were. These are the paths that
+// read single objects (the get verb on Jobs, Services and Deployments).
+void name_conflicts_are_reported_and_left_alone(const std::string& ns, const OperatorProcess& op);
+
 }  // namespace cd4ml::e2e

@@ -80,10 +80,11 @@ Granted cluster-wide by a ClusterRole, or in watchNamespace by a Role.
   resources: ["pods"]
   verbs: ["list", "watch"]
 # One Deployment per ModelRelease revision: scaled by patch, pruned past
-# revisionHistoryLimit.
+# revisionHistoryLimit; read when its create finds the name taken (ours, not
+# yet in the cache, or someone else's, which is reported and left alone).
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["list", "watch", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # The active and preview Services; their selector is patched to switch traffic.
 # One renamed in spec.strategy.blueGreen is deleted (only ever one it owns).
 - apiGroups: [""]

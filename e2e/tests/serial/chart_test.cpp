@@ -141,6 +141,7 @@ class ChartE2E : public testing::Test {
         [&] { return op->log(); }));
     trainingrun_succeeds_with_metrics(ns, *op);
     modelrelease_rolls_out_a_new_training_run(ns, *op);
+    name_conflicts_are_reported_and_left_alone(ns, *op);
     // It did the work itself (any other operator on the shared cluster could
     // also have), and none of its requests was refused.
     EXPECT_GT(op->metric("controller_runtime_reconcile_total", {{"controller", "trainingrun"}}), 0);
