@@ -7,9 +7,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
+#include <iostream>
 #include <map>
 #include <random>
+#include <string_view>
 #include <thread>
 
 #include "cluster.hpp"
@@ -263,41 +264,76 @@ TEST_F(ChaosE2E, KillNineDuringRolloutsNeverBreaksTraffic) {
   // write that records it, or in the middle of the next step.
   std::uintmax_t log_offset = 0;
   std::string unread;
-  const auto next_write = [&] {
-    const auto found = [&] {
-      for (const char* write :
-           {" info  created Deployment ", " info  Service selects revision ", " info  scaled "}) {
-        if (const auto at = unread.find(write); at != std::string::npos) {
-          unread.erase(0, at + std::strlen(write));
-          return true;
-        }
+  // Consumes the earliest write logged in `unread`; false if there is none.
+  const auto take_write = [&] {
+    std::size_t earliest = std::string::npos;
+    std::size_t length = 0;
+    for (const std::string_view write :
+         {" info  created Deployment ", " info  Service selects revision ", " info  scaled "}) {
+      const auto at = unread.find(write);
+      if (at < earliest) {
+        earliest = at;
+        length = write.size();
       }
+    }
+    if (earliest == std::string::npos) return false;
+    unread.erase(0, earliest + length);
+    return true;
+  };
+  // Settled: Healthy on `next`, and no replaced revision waiting to be scaled down.
+  const auto settled = [&](const std::string& next) {
+    const Json mr = get_json("modelrelease", ns_.name(), "churn").value();
+    if (mr.value("/status/phase"_json_pointer, std::string()) != "Healthy" ||
+        mr.value("/status/lineage/trainingRun"_json_pointer, std::string()) != next) {
       return false;
-    };
-    // Polled every millisecond (a local file, not the API server): the kill
-    // must follow the write closely.
+    }
+    for (const auto& rec : mr.value("/status/revisions"_json_pointer, Json::array())) {
+      if (rec.contains("scaleDownAt")) return false;
+    }
+    return true;
+  };
+  // Waits for the operator's next write (true) or the rollout to settle with
+  // no write left to make (false). The log is polled every millisecond (a
+  // local file: the kill must follow the write closely), the release every 200 ms.
+  const auto next_write = [&](const std::string& next) {
     const auto deadline = std::chrono::steady_clock::now() + 60s;
+    auto next_look = std::chrono::steady_clock::now();
     while (std::chrono::steady_clock::now() < deadline) {
       unread += op_->log_since(log_offset);
-      if (found()) return true;
+      if (take_write()) return true;
+      if (std::chrono::steady_clock::now() >= next_look) {
+        if (settled(next)) return false;
+        next_look = std::chrono::steady_clock::now() + 200ms;
+      }
       std::this_thread::sleep_for(1ms);
     }
+    ADD_FAILURE() << "rollout to " << next << ": no write and not settled in 60 s";
     return false;
   };
   op_->log_since(log_offset);  // what came before the rollouts
   int kills = 0;
   for (const char* next : {"churn-2", "churn-3"}) {
     patch_release("churn", {{"spec", {{"model", {{"trainingRunRef", {{"name", next}}}}}}}});
-    // Deployment created, preview switched, active switched, old one scaled down.
-    for (int write = 0; write < 4; ++write) {
-      ASSERT_TRUE(next_write()) << "rollout to " << next << ", write " << write + 1;
+    // Deployment created, preview switched, active switched, old one scaled
+    // down: a kill after each write that comes (two may come in one life).
+    int this_rollout = 0;
+    while (this_rollout < 4 && next_write(next)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 16));
       op_->kill9();
-      ++kills;
-      if (write == 1 && std::string(next) == "churn-3") cluster_ctl({"restart", "kube-apiserver"});
-      unread.clear();  // the next life's writes only
+      ++this_rollout;
+      if (this_rollout == 2 && std::string(next) == "churn-3") {
+        cluster_ctl({"restart", "kube-apiserver"});
+      }
+      // The next life's writes only (kill9 has reaped the process: its log is complete).
+      unread.clear();
+      op_->log_since(log_offset);
       op_->start();
     }
+    // At least once after the create. (How many writes fall in one life
+    // depends on the machine's load: on a busy one the kill may come only
+    // after both switches.)
+    EXPECT_GE(this_rollout, 1) << "rollout to " << next;
+    kills += this_rollout;
     const Json r = wait_until_release(
         "churn", std::string("rollout to ") + next,
         [&](const Json& mr) {
@@ -307,7 +343,7 @@ TEST_F(ChaosE2E, KillNineDuringRolloutsNeverBreaksTraffic) {
         120s);
     actives.push_back(r["status"]["activeRevision"]);
   }
-  EXPECT_EQ(kills, 8);
+  std::cout << "[ MEASURED ] " << kills << " kills, each 0..15 ms after a write was seen\n";
   const auto deployments = list_json("deployments", ns_.name(), "cd4ml.io/release=churn");
   std::set<std::string> revisions;
   for (const auto& d : deployments) revisions.insert(d["metadata"]["labels"]["cd4ml.io/revision"]);
