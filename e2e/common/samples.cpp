@@ -38,4 +38,23 @@ Json training_run_ref(const std::string& run) {
   return {{"trainingRunRef", {{"name", run}}}};
 }
 
+Json someone_elses_object(const std::string& kind, const std::string& ns, const std::string& name) {
+  const Json labels = {{"app", "someone-else"}};
+  const Json pod_spec = {{"containers", Json::array({{{"name", "app"}, {"image", "other:1"}}})}};
+  Json o = {{"kind", kind}, {"metadata", {{"name", name}, {"namespace", ns}, {"labels", labels}}}};
+  if (kind == "Service") {
+    o["apiVersion"] = "v1";
+    o["spec"] = {{"selector", labels}, {"ports", Json::array({{{"port", 80}}})}};
+  } else if (kind == "Job") {
+    o["apiVersion"] = "batch/v1";
+    o["spec"]["template"] = {{"spec", pod_spec}};
+    o["spec"]["template"]["spec"]["restartPolicy"] = "Never";
+  } else {
+    o["apiVersion"] = "apps/v1";
+    o["spec"] = {{"replicas", 1}, {"selector", {{"matchLabels", labels}}}};
+    o["spec"]["template"] = {{"metadata", {{"labels", labels}}}, {"spec", pod_spec}};
+  }
+  return o;
+}
+
 }  // namespace cd4ml::e2e

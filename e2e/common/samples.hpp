@@ -22,4 +22,8 @@ Json sample_release(const std::string& ns, const std::string& name, const Json& 
 // `spec.model` referring to a TrainingRun.
 Json training_run_ref(const std::string& run);
 
+// A minimal Job, Service or Deployment (`kind`) labelled app=someone-else:
+// an object of a name the operator needs that belongs to somebody else.
+Json someone_elses_object(const std::string& kind, const std::string& ns, const std::string& name);
+
 }  // namespace cd4ml::e2e

@@ -57,26 +57,6 @@ const Json* condition(const Json& object, const std::string& type) {
   return nullptr;
 }
 
-// A minimal object of `kind` in apps/v1 or batch/v1 or v1, labelled app=someone-else.
-Json someone_elses(const std::string& kind, const std::string& ns, const std::string& name) {
-  const Json labels = {{"app", "someone-else"}};
-  const Json pod_spec = {{"containers", Json::array({{{"name", "app"}, {"image", "other:1"}}})}};
-  Json o = {{"kind", kind}, {"metadata", {{"name", name}, {"namespace", ns}, {"labels", labels}}}};
-  if (kind == "Service") {
-    o["apiVersion"] = "v1";
-    o["spec"] = {{"selector", labels}, {"ports", Json::array({{{"port", 80}}})}};
-  } else if (kind == "Job") {
-    o["apiVersion"] = "batch/v1";
-    o["spec"]["template"] = {{"spec", pod_spec}};
-    o["spec"]["template"]["spec"]["restartPolicy"] = "Never";
-  } else {
-    o["apiVersion"] = "apps/v1";
-    o["spec"] = {{"replicas", 1}, {"selector", {{"matchLabels", labels}}}};
-    o["spec"]["template"] = {{"metadata", {{"labels", labels}}}, {"spec", pod_spec}};
-  }
-  return o;
-}
-
 // Waits for condition Stalled=True with `reason` on the object, then checks
 // that `theirs` (kind/name) still has the generation, labels and owners it had.
 void expect_stalled_and_theirs_untouched(const std::string& ns, const std::string& resource,
@@ -104,13 +84,13 @@ void expect_stalled_and_theirs_untouched(const std::string& ns, const std::strin
 }  // namespace
 
 void name_conflicts_are_reported_and_left_alone(const std::string& ns, const OperatorProcess& op) {
-  apply_json(someone_elses("Job", ns, "taken-run"));
+  apply_json(someone_elses_object("Job", ns, "taken-run"));
   const Json job = get_json("job", ns, "taken-run").value();
   apply_json(sample_training_run(ns, "taken-run", "{}"));
   expect_stalled_and_theirs_untouched(ns, "trainingrun", "taken-run", "JobConflict", "job", job,
                                       op);
 
-  apply_json(someone_elses("Service", ns, "taken-svc"));
+  apply_json(someone_elses_object("Service", ns, "taken-svc"));
   const Json service = get_json("service", ns, "taken-svc").value();
   apply_json(sample_release(ns, "taken-svc", {{"uri", "s3://models/taken/v1"}, {"version", "v1"}}));
   expect_stalled_and_theirs_untouched(ns, "modelrelease", "taken-svc", "ServiceConflict", "service",
@@ -126,7 +106,7 @@ void name_conflicts_are_reported_and_left_alone(const std::string& ns, const Ope
   kubectl_ok({"delete", "modelrelease", "squat", "-n", ns, "--wait=true"});
   wait_until("Deployment " + name + " collected", 60s,
              [&] { return !get_json("deployment", ns, name).has_value(); });
-  apply_json(someone_elses("Deployment", ns, name));
+  apply_json(someone_elses_object("Deployment", ns, name));
   const Json deployment = get_json("deployment", ns, name).value();
   apply_json(sample_release(ns, "squat", model, 1));
   expect_stalled_and_theirs_untouched(ns, "modelrelease", "squat", "DeploymentRejected",

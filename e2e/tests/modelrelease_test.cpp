@@ -457,16 +457,7 @@ TEST_F(ModelReleaseE2E, DeploymentNameTakenBySomeoneElseIsReportedAndLeftAlone) 
   kubectl_ok({"delete", "modelrelease", "churn", "-n", ns_.name(), "--wait=true"});
   ASSERT_TRUE(wait_until("the release's Deployment to be collected", 60s,
                          [&] { return !get_json("deployment", ns_.name(), name); }));
-  Json foreign = {{"apiVersion", "apps/v1"},
-                  {"kind", "Deployment"},
-                  {"metadata", {{"name", name}, {"namespace", ns_.name()}}}};
-  const Json labels = {{"app", "someone-else"}};
-  foreign["spec"]["replicas"] = 1;
-  foreign["spec"]["selector"]["matchLabels"] = labels;
-  foreign["spec"]["template"]["metadata"]["labels"] = labels;
-  foreign["spec"]["template"]["spec"]["containers"] =
-      Json::array({{{"name", "app"}, {"image", "web:1"}}});
-  apply_json(foreign);
+  apply_json(someone_elses_object("Deployment", ns_.name(), name));
   const Json before = get_json("deployment", ns_.name(), name).value();
 
   apply_json(release("churn", "churn-1"));

@@ -1,7 +1,5 @@
 #include "operator/runtime/delete_memo.hpp"
 
-#include <algorithm>
-
 #include "operator/kube/object_meta.hpp"
 
 namespace cd4ml::runtime {

@@ -144,10 +144,10 @@ Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& pl
 }
 
 runtime::Result Reconciler::reconcile(const runtime::Request& request) {
+  const std::string key = runtime::object_key(request.ns, request.name);
   const runtime::ObjectPtr cached = caches_.releases.get(request.ns, request.name);
   if (!cached) {
     // Deleted: owned objects go with it.
-    const std::string key = runtime::object_key(request.ns, request.name);
     status_writer_.forget(key);
     deleted_deployments_.forget(key);
     deleted_services_.forget(key);
@@ -163,7 +163,6 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
 
   Observed observed = observe(release);
   // Nor from objects we deleted that the cache still shows.
-  const std::string key = runtime::object_key(request.ns, request.name);
   deleted_deployments_.hide_deleted(key, observed.deployments);
   deleted_services_.hide_deleted(key, observed.owned_services);
   // Our own Service patches the cache does not show yet: plan from the
