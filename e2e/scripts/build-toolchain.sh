@@ -3,8 +3,12 @@
 # pinned version, into a cache outside the repository. A warm call only checks
 # stamps and returns.
 #
-#   build-toolchain.sh [kubernetes|etcd|kwok|helm|servicemonitor-crd ...]
+#   build-toolchain.sh [kubernetes|kubernetes-node|etcd|kwok|helm|servicemonitor-crd ...]
 #                                  (default: the control plane: etcd kwok kubernetes)
+#
+# kubernetes-node is the real node's kubelet and kube-proxy, from the same
+# module and version as the control plane (its own stamp, so a cluster
+# without a real node never builds them).
 #
 # Prints nothing but the cache's bin directory on stdout, so callers can do
 #   bin=$(e2e/scripts/build-toolchain.sh)
@@ -105,6 +109,10 @@ for c in "${components[@]}"; do
         k8s.io/kubernetes/cmd/kube-controller-manager=kube-controller-manager \
         k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler \
         k8s.io/kubernetes/cmd/kubectl=kubectl ;;
+    kubernetes-node)
+      build_component kubernetes "kubernetes-node-$KUBERNETES_VERSION" "$(kube_ldflags)" \
+        k8s.io/kubernetes/cmd/kubelet=kubelet \
+        k8s.io/kubernetes/cmd/kube-proxy=kube-proxy ;;
     etcd)
       build_component etcd "etcd-$ETCD_VERSION" "-s -w" .=etcd ;;
     kwok)

@@ -11,7 +11,8 @@
 #   cluster-ctl.sh restart <component>    stop, then start
 #   cluster-ctl.sh env                    print .cluster/env (ports and paths)
 #
-# Components: etcd kube-apiserver kube-controller-manager kube-scheduler kwok
+# Components: etcd kube-apiserver kube-controller-manager kube-scheduler kwok,
+# and with the real node: containerd kubelet kube-proxy
 # Exit status: 0 on success; status exits 1 when a component is down.
 set -euo pipefail
 
@@ -33,6 +34,9 @@ component_port() {
     kube-controller-manager) echo "$CONTROLLER_MANAGER_PORT" ;;
     kube-scheduler) echo "$SCHEDULER_PORT" ;;
     kwok) echo "$KWOK_PORT" ;;
+    containerd) echo - ;;
+    kubelet) echo "$KUBELET_PORT" ;;
+    kube-proxy) echo "$KUBE_PROXY_HEALTHZ_PORT" ;;
   esac
 }
 
@@ -51,7 +55,7 @@ wait_authorizer_warm() {
 
 need_component() {
   [ $# -eq 1 ] || usage
-  is_component "$1" || die "unknown component '$1' (one of: ${COMPONENTS[*]})"
+  is_component "$1" || die "unknown component '$1' (one of: $(cluster_components | xargs))"
   [ -f "$(cmd_file "$1")" ] || die "no recorded command line for $1 in $CLUSTER_DIR/cmd"
 }
 
@@ -59,7 +63,7 @@ case $action in
   status)
     rc=0
     printf '%-24s %-8s %-6s %-9s %s\n' COMPONENT PID PORT HEALTH LOG
-    for c in "${COMPONENTS[@]}"; do
+    for c in $(cluster_components); do
       pid=$(component_pid "$c") || { pid=-; rc=1; }
       health=down
       if [ "$pid" != - ]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stops every process cluster-up.sh started, by the pids it recorded (SIGTERM,
-# then SIGKILL after a deadline; never by name), and removes .cluster/.
+# then SIGKILL after a deadline; never by name), puts back what the real node
+# changed on the machine (real_node_teardown), and removes .cluster/.
 # Safe to run when nothing is running.
 set -euo pipefail
 
@@ -20,6 +21,10 @@ for f in "$CLUSTER_DIR"/cmd/*; do
   c=$(basename "$f")
   is_component "$c" || stop_component "$c"
 done
+# The real node while the API server still answers: its pods are deleted
+# through it, so the kubelet tears their sandboxes down.
+load_env || true
+real_node_teardown
 for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
   c=${COMPONENTS[i]}
   [ -f "$(cmd_file "$c")" ] || continue

@@ -18,7 +18,8 @@ CLUSTER_DIR=${CD4ML_CLUSTER_DIR:-$REPO_ROOT/.cluster}
 SCRIPTS_DIR=$REPO_ROOT/e2e/scripts
 KWOK_DIR=$REPO_ROOT/e2e/kwok
 
-# Start order; cluster-down stops in reverse.
+# Start order of the control plane; cluster-down stops in reverse. The real
+# node's components (real-node-lib.sh) come and go with it.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 # Deadlines (seconds), overridable for slow machines.
@@ -33,8 +34,15 @@ now_ms() { date +%s%3N; }
 
 is_component() {
   local c
-  for c in "${COMPONENTS[@]}"; do [ "$c" = "$1" ] && return 0; done
+  for c in "${COMPONENTS[@]}" "${REAL_NODE_COMPONENTS[@]}"; do [ "$c" = "$1" ] && return 0; done
   return 1
+}
+
+# The components of the recorded cluster (load_env first): the control
+# plane, and the real node's when it has one.
+cluster_components() {
+  echo "${COMPONENTS[@]}"
+  [ "${REAL_NODE:-0}" = 0 ] || echo "${REAL_NODE_COMPONENTS[@]}"
 }
 
 load_env() {
@@ -178,6 +186,7 @@ component_healthy() {
         "https://127.0.0.1:$SCHEDULER_PORT/healthz" 2>/dev/null)" = ok ] ;;
     kwok)
       [ "$(curl -sf --max-time 2 "http://127.0.0.1:$KWOK_PORT/healthz" 2>/dev/null)" = ok ] ;;
+    containerd | kubelet | kube-proxy) real_node_component_healthy "$1" ;;
     *) return 1 ;;
   esac
 }
@@ -238,3 +247,6 @@ pick_ports() {
   done
   printf '%s\n' "${chosen[@]}"
 }
+
+# shellcheck source-path=SCRIPTDIR source=real-node-lib.sh
+source "$SCRIPTS_DIR/real-node-lib.sh"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Starts the local Kubernetes control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler and kwok faking the Nodes) on
-# 127.0.0.1 and writes an admin kubeconfig to .cluster/kubeconfig.
+# kube-controller-manager, kube-scheduler and kwok faking Nodes) on 127.0.0.1,
+# and one real node (containerd, kubelet, kube-proxy: real-node-lib.sh) beside
+# the fake ones, and writes an admin kubeconfig to .cluster/kubeconfig.
 #
 # Idempotent: if the cluster recorded in .cluster/ is running and healthy it
 # says so and returns. A partly running or stale one is torn down first.
 #
 # Environment:
 #   CD4ML_KWOK_NODES              number of fake Nodes (default 1)
+#   CD4ML_REAL_NODE               0: no real node (kwok nodes only); default 1
 #   CD4ML_CLUSTER_START_TIMEOUT   seconds each wait may take (default 90)
 #   CD4ML_CLUSTER_STOP_TIMEOUT    seconds before SIGKILL when stopping (default 15)
 #   CD4ML_CLUSTER_DIR             state directory (default <repo>/.cluster)
@@ -22,10 +24,12 @@ lock_cluster
 cluster_healthy() {
   load_env || return 1
   local c
-  for c in "${COMPONENTS[@]}"; do
+  for c in $(cluster_components); do
     component_pid "$c" > /dev/null || return 1
     component_healthy "$c" || return 1
   done
+  # Asked for a real node (or not) as the running one was started.
+  [ "${REAL_NODE:-0}" = "$(real_node_enabled && echo 1 || echo 0)" ]
 }
 
 if [ -d "$CLUSTER_DIR" ]; then
@@ -39,10 +43,22 @@ fi
 
 # ----------------------------------------------------------------- binaries --
 t_bin=$(now_ms)
-bin=$("$SCRIPTS_DIR/build-toolchain.sh" etcd kwok kubernetes) || die "building the toolchain failed"
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+real_node=0
+toolchain=(etcd kwok kubernetes)
+needed=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+if real_node_enabled; then
+  real_node=1
+  real_node_preflight
+  toolchain+=(kubernetes-node)
+  needed+=(kubelet kube-proxy)
+fi
+bin=$("$SCRIPTS_DIR/build-toolchain.sh" "${toolchain[@]}") || die "building the toolchain failed"
+for b in "${needed[@]}"; do
   [ -x "$bin/$b" ] || die "missing binary $bin/$b"
 done
+if [ "$real_node" = 1 ]; then
+  "$REPO_ROOT/e2e/images/build-image.sh" pause > /dev/null || die "building the pause image failed"
+fi
 t_bin=$(( $(now_ms) - t_bin ))
 
 mkdir -p "$CLUSTER_DIR"/{pki,kubeconfigs,cmd,pids,logs,etcd,kwok}
@@ -51,8 +67,9 @@ ln -sfn "$bin" "$CLUSTER_DIR/bin"
 kubectl() { "$bin/kubectl" --kubeconfig "$CLUSTER_DIR/kubeconfig" "$@"; }
 
 # -------------------------------------------------------------------- ports --
-mapfile -t ports < <(pick_ports 6)
-[ ${#ports[@]} -eq 6 ] || die "could not pick free TCP ports on 127.0.0.1"
+nports=$((6 + 4 * real_node))
+mapfile -t ports < <(pick_ports "$nports")
+[ ${#ports[@]} -eq "$nports" ] || die "could not pick free TCP ports on 127.0.0.1"
 cat > "$CLUSTER_DIR/env" <<EOF
 # Local control plane of $REPO_ROOT, written by cluster-up.sh
 CLUSTER_DIR=$CLUSTER_DIR
@@ -64,7 +81,18 @@ APISERVER_PORT=${ports[2]}
 CONTROLLER_MANAGER_PORT=${ports[3]}
 SCHEDULER_PORT=${ports[4]}
 KWOK_PORT=${ports[5]}
+REAL_NODE=$real_node
 EOF
+if [ "$real_node" = 1 ]; then
+  cat >> "$CLUSTER_DIR/env" << EOF
+REAL_NODE_NAME=$REAL_NODE_NAME
+NODE_IP=$(real_node_ip)
+KUBELET_PORT=${ports[6]}
+KUBELET_HEALTHZ_PORT=${ports[7]}
+KUBE_PROXY_HEALTHZ_PORT=${ports[8]}
+KUBE_PROXY_METRICS_PORT=${ports[9]}
+EOF
+fi
 load_env
 log "ports: etcd $ETCD_CLIENT_PORT/$ETCD_PEER_PORT, apiserver $APISERVER_PORT, controller-manager $CONTROLLER_MANAGER_PORT, scheduler $SCHEDULER_PORT, kwok $KWOK_PORT"
 
@@ -152,6 +180,7 @@ write_kubeconfig "$CLUSTER_DIR/kubeconfig" cd4ml-admin admin
 write_kubeconfig "$CLUSTER_DIR/kubeconfigs/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
 write_kubeconfig "$CLUSTER_DIR/kubeconfigs/scheduler.kubeconfig" system:kube-scheduler scheduler
 write_kubeconfig "$CLUSTER_DIR/kubeconfigs/kwok.kubeconfig" kwok-controller kwok
+[ "$real_node" = 0 ] || real_node_write_pki
 t_pki=$(( $(now_ms) - t_pki ))
 
 # ------------------------------------------------------------ command lines --
@@ -167,9 +196,13 @@ write_cmd etcd -- "$bin/etcd" \
   --unsafe-no-fsync \
   --log-level=warn
 
+# Without a real node the API server is reachable on loopback only; with one,
+# pods reach it through the `kubernetes` Service (real_node_apiserver_flags).
+apiserver_node_flags=(--advertise-address=127.0.0.1 --bind-address=127.0.0.1
+  --endpoint-reconciler-type=none)
+[ "$real_node" = 0 ] || mapfile -t apiserver_node_flags < <(real_node_apiserver_flags)
 write_cmd kube-apiserver -- "$bin/kube-apiserver" \
-  --advertise-address=127.0.0.1 \
-  --bind-address=127.0.0.1 \
+  "${apiserver_node_flags[@]}" \
   --secure-port="$APISERVER_PORT" \
   --etcd-servers="http://127.0.0.1:$ETCD_CLIENT_PORT" \
   --authorization-mode=Node,RBAC \
@@ -180,8 +213,7 @@ write_cmd kube-apiserver -- "$bin/kube-apiserver" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" \
   --service-account-signing-key-file="$pki/sa.key" \
-  --service-cluster-ip-range=10.0.0.0/16 \
-  --endpoint-reconciler-type=none \
+  --service-cluster-ip-range="$SERVICE_CIDR" \
   --allow-privileged=true \
   --enable-admission-plugins=NodeRestriction \
   --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
@@ -210,7 +242,7 @@ write_cmd kube-controller-manager -- "$bin/kube-controller-manager" \
   --root-ca-file="$pki/ca.crt" \
   --cluster-signing-cert-file="$pki/ca.crt" \
   --cluster-signing-key-file="$pki/ca.key" \
-  --service-cluster-ip-range=10.0.0.0/16 \
+  --service-cluster-ip-range="$SERVICE_CIDR" \
   --kube-api-qps=500 \
   --kube-api-burst=1000 \
   --profiling=false
@@ -246,16 +278,30 @@ write_cmd kwok "KWOK_WORKDIR=$CLUSTER_DIR/kwok" -- "$bin/kwok" \
   --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --server-address="127.0.0.1:$KWOK_PORT" \
-  --cidr=10.244.0.0/16 \
+  --cidr="$KWOK_POD_CIDR" \
   --node-ip=10.240.0.1 \
   --node-lease-duration-seconds=0 \
   "${stage_args[@]}"
+
+if [ "$real_node" = 1 ]; then
+  # The machine as this cluster found it, for e2e.machine-restored; kept
+  # beside the state directory, which cluster-down removes.
+  "$SCRIPTS_DIR/machine-state.sh" > "$CLUSTER_DIR.machine-before"
+  real_node_record_machine
+  real_node_setup_network
+  real_node_write_config
+  real_node_write_cmds
+  gcc -static -O2 -s -o "$(node_dir)/pause" "$REPO_ROOT/e2e/images/pause/pause.c" ||
+    real_node_die "could not compile the pause program (gcc, static libc)"
+  real_node_probe_runc "$(node_dir)/pause"
+fi
 
 # ------------------------------------------------------------------- start --
 fail_cleanup() {
   local rc=$?
   [ $rc -eq 0 ] && return 0
   log "start-up failed: stopping what was started; logs stay in $CLUSTER_DIR/logs (make cluster-down removes them)"
+  [ "$real_node" = 0 ] || real_node_teardown || true
   local i
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
     stop_component "${COMPONENTS[i]}" || true
@@ -267,6 +313,7 @@ trap fail_cleanup EXIT
 t_run=$(now_ms)
 launch_component etcd
 wait_healthy etcd
+[ "$real_node" = 0 ] || launch_component containerd
 launch_component kube-apiserver
 wait_healthy kube-apiserver
 # kwok's permissions, then everything that talks to the apiserver, in parallel.
@@ -274,9 +321,21 @@ kubectl apply -f "$KWOK_DIR/rbac.yaml" > /dev/null
 launch_component kube-controller-manager
 launch_component kube-scheduler
 launch_component kwok
+if [ "$real_node" = 1 ]; then
+  wait_healthy containerd
+  # The sandbox image must be there before the kubelet starts its first pod.
+  "$REPO_ROOT/e2e/images/build-image.sh" --import pause > /dev/null ||
+    die "importing the pause image into containerd failed"
+  launch_component kubelet
+  launch_component kube-proxy
+fi
 wait_healthy kube-controller-manager
 wait_healthy kube-scheduler
 wait_healthy kwok
+if [ "$real_node" = 1 ]; then
+  wait_healthy kubelet
+  wait_healthy kube-proxy
+fi
 
 nodes=${CD4ML_KWOK_NODES:-1}
 [[ $nodes =~ ^[1-9][0-9]*$ ]] || die "CD4ML_KWOK_NODES must be a positive number, not '$nodes'"
@@ -306,12 +365,19 @@ nodes_ready() {
   [ "$ready" -ge "$nodes" ]
 }
 poll "$nodes fake Node(s) to be Ready" nodes_ready
+real_node_ready() {
+  [ "$(kubectl get node "$REAL_NODE_NAME" \
+    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
+}
+[ "$real_node" = 0 ] || poll "the real node $REAL_NODE_NAME to be Ready" real_node_ready
 poll "ServiceAccount default/default" kubectl get serviceaccount default -n default
 t_run=$(( $(now_ms) - t_run ))
 trap - EXIT
 
 secs() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 server_version=$(kubectl version -o json | jq -r .serverVersion.gitVersion)
-log "cluster up: Kubernetes $server_version at https://127.0.0.1:$APISERVER_PORT, $nodes fake Node(s) Ready"
+real_note=", no real node (CD4ML_REAL_NODE=0)"
+[ "$real_node" = 0 ] || real_note=", real node $REAL_NODE_NAME ($NODE_IP) Ready"
+log "cluster up: Kubernetes $server_version at https://127.0.0.1:$APISERVER_PORT, $nodes fake Node(s)$real_note"
 log "kubeconfig: $CLUSTER_DIR/kubeconfig   logs: $CLUSTER_DIR/logs/"
 log "took $(secs $(( $(now_ms) - t_start )))s (toolchain check $(secs "$t_bin")s, PKI $(secs "$t_pki")s, start and wait $(secs "$t_run")s)"

@@ -77,6 +77,11 @@ std::vector<std::string> InvariantWatcher::active_history() const {
   return active_history_;
 }
 
+std::vector<std::chrono::system_clock::time_point> InvariantWatcher::active_seen_at() const {
+  std::lock_guard lock(mutex_);
+  return active_seen_at_;
+}
+
 void InvariantWatcher::loop() {
   while (!stop_) {
     try {
@@ -121,7 +126,10 @@ void InvariantWatcher::check() {
   std::lock_guard lock(mutex_);
   if (active) {
     const std::string rev = revision_of(*active);
-    if (active_history_.empty() || active_history_.back() != rev) active_history_.push_back(rev);
+    if (active_history_.empty() || active_history_.back() != rev) {
+      active_history_.push_back(rev);
+      active_seen_at_.push_back(std::chrono::system_clock::now());
+    }
     const int ready = ready_pods(rev);
     if (ready < replicas_) {
       violations_.push_back("active Service selects revision " + rev + " with " +

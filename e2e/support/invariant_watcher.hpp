@@ -9,6 +9,7 @@
 // fails at the end if anything was recorded.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,9 @@ class InvariantWatcher {
   long checks() const { return checks_.load(); }
   // Distinct revisions the active Service has selected, in order.
   std::vector<std::string> active_history() const;
+  // When the watcher first saw the active Service select each of them (a
+  // moment after the switch itself: watch delivery plus a fresh read).
+  std::vector<std::chrono::system_clock::time_point> active_seen_at() const;
 
  private:
   struct Client;
@@ -47,6 +51,7 @@ class InvariantWatcher {
   std::atomic<long> checks_{0};
   std::vector<std::string> violations_;
   std::vector<std::string> active_history_;
+  std::vector<std::chrono::system_clock::time_point> active_seen_at_;
   std::thread thread_;
 };
 

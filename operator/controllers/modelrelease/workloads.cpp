@@ -65,11 +65,19 @@ Json build_deployment(const Json& release, const api::ReleaseSpec& spec, const R
   Json labels = template_meta.value("labels", Json::object());
   labels.update(pod_labels);
   template_meta["labels"] = labels;
+  // What a model server needs to know which bytes to serve and how to label
+  // what it reports; the digest only when the model's producer recorded one
+  // (a server then refuses readiness on other bytes).
+  const std::string digest =
+      model.lineage.is_object() ? model.lineage.value("artifactDigest", "") : "";
   for (const char* list : {"containers", "initContainers"}) {
     if (!pod_template["spec"].contains(list)) continue;
     for (auto& container : pod_template["spec"][list]) {
+      set_env(container, "CD4ML_RELEASE", release_name);
+      set_env(container, "CD4ML_REVISION", model.revision);
       set_env(container, "CD4ML_MODEL_VERSION", model.version);
       set_env(container, "CD4ML_MODEL_URI", model.uri);
+      if (!digest.empty()) set_env(container, "CD4ML_MODEL_DIGEST", digest);
     }
   }
 

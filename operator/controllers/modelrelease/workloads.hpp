@@ -26,8 +26,10 @@ struct RevisionModel {
 std::string deployment_name(const std::string& release, const std::string& revision);
 
 // The Deployment of one revision at `replicas`: the user's pod template plus
-// the cd4ml.io labels, CD4ML_MODEL_URI/CD4ML_MODEL_VERSION in every
-// container, and the lineage as an annotation (it survives the TrainingRun).
+// the cd4ml.io labels, CD4ML_RELEASE, CD4ML_REVISION, CD4ML_MODEL_URI,
+// CD4ML_MODEL_VERSION (and CD4ML_MODEL_DIGEST when the lineage has the
+// artifact's digest) in every container, and the lineage as an annotation
+// (it survives the TrainingRun).
 Json build_deployment(const Json& release, const api::ReleaseSpec& spec, const RevisionModel& model,
                       int replicas);
 Json build_service(const Json& release, const api::ReleaseSpec& spec, const std::string& name,
