@@ -15,7 +15,8 @@ struct RawFlags {
       : lease_duration(seconds_of(defaults.leader_election.lease_duration)),
         renew_deadline(seconds_of(defaults.leader_election.renew_deadline)),
         retry_period(seconds_of(defaults.leader_election.retry_period)),
-        graceful_shutdown_seconds(seconds_of(defaults.graceful_shutdown_timeout)) {}
+        graceful_shutdown_seconds(seconds_of(defaults.graceful_shutdown_timeout)),
+        startup_timeout_seconds(seconds_of(defaults.startup_timeout)) {}
   template <typename Duration>
   static int seconds_of(Duration d) {
     return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
@@ -27,7 +28,45 @@ struct RawFlags {
   int renew_deadline;
   int retry_period;
   int graceful_shutdown_seconds;
+  int startup_timeout_seconds;
 };
+
+// Checks that say what was wrong in words (CLI11's own ranges print
+// "not in range 0.000000 to 1.797693e+308").
+const CLI::Validator kPositive(
+    [](const std::string& text) -> std::string {
+      try {
+        std::size_t used = 0;
+        const double value = std::stod(text, &used);
+        if (used == text.size() && value > 0) return {};
+      } catch (const std::exception&) {
+      }
+      return "must be a number greater than 0, not '" + text + "'";
+    },
+    "> 0");
+const CLI::Validator kNonNegative(
+    [](const std::string& text) -> std::string {
+      try {
+        std::size_t used = 0;
+        const double value = std::stod(text, &used);
+        if (used == text.size() && value >= 0) return {};
+      } catch (const std::exception&) {
+      }
+      return "must be a number of 0 or more, not '" + text + "'";
+    },
+    ">= 0");
+// host:port, :port (every interface) or 0 (off); the host is resolved at start.
+const CLI::Validator kBindAddress(
+    [](const std::string& text) -> std::string {
+      if (text == "0") return {};
+      const auto colon = text.rfind(':');
+      const std::string port = colon == std::string::npos ? "" : text.substr(colon + 1);
+      const bool digits = !port.empty() && port.size() <= 5 &&
+                          port.find_first_not_of("0123456789") == std::string::npos;
+      if (digits && std::stoi(port) <= 65535) return {};
+      return "must be host:port, :port or 0 (off), not '" + text + "'";
+    },
+    "ADDRESS");
 
 void add_flags(CLI::App& app, RawFlags& raw, CommandLine& line) {
   ManagerOptions& options = line.manager;
@@ -47,37 +86,43 @@ void add_flags(CLI::App& app, RawFlags& raw, CommandLine& line) {
   app.add_option("--leader-election-lease-duration", raw.lease_duration,
                  "Seconds a non-renewed lease stays valid")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--leader-election-renew-deadline", raw.renew_deadline,
                  "Seconds the leader keeps trying to renew before it steps down")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--leader-election-retry-period", raw.retry_period,
                  "Seconds between lease acquire/renew attempts")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--metrics-bind-address", options.metrics_bind_address,
                  "host:port of the /metrics endpoint; \"0\" disables it")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kBindAddress);
   app.add_option("--health-probe-bind-address", options.health_probe_bind_address,
                  "host:port of /healthz and /readyz; \"0\" disables them")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kBindAddress);
   app.add_option("--max-concurrent-reconciles", options.max_concurrent_reconciles,
                  "Reconcile workers per controller")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--kube-api-qps", options.kube_api_qps,
                  "Client-side rate limit: requests per second to the API server")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--kube-api-burst", options.kube_api_burst,
                  "Client-side rate limit: burst of requests above the rate")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   app.add_option("--graceful-shutdown-timeout", raw.graceful_shutdown_seconds,
                  "Seconds in-flight reconciles get to finish on SIGTERM")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
+  app.add_option("--startup-timeout", raw.startup_timeout_seconds,
+                 "Seconds start-up waits for the API server to answer before it gives up")
+      ->capture_default_str()
+      ->check(kPositive);
   app.add_option("--log-format", raw.log_format, "text or json")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "json"}));
@@ -111,12 +156,19 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
                                      " >= " + std::to_string(raw.lease_duration) + ")");
     }
   } catch (const CLI::ParseError& e) {
-    std::ostringstream out;
-    std::ostringstream err;
     line.exit_now = true;
-    line.exit_code = app.exit(e, out, err);
-    line.out = out.str();
-    line.err = err.str();
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      // --help: CLI11 prints it.
+      std::ostringstream out;
+      std::ostringstream err;
+      line.exit_code = app.exit(e, out, err);
+      line.out = out.str();
+      line.err = err.str();
+      return line;
+    }
+    // One line and exit code 1, as for every other start-up failure.
+    line.exit_code = 1;
+    line.err = app.get_name() + ": " + e.what() + " (--help lists the flags)\n";
     return line;
   }
   line.log_format = parse_log_format(raw.log_format);
@@ -126,6 +178,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   election.renew_deadline = std::chrono::seconds(raw.renew_deadline);
   election.retry_period = std::chrono::seconds(raw.retry_period);
   line.manager.graceful_shutdown_timeout = std::chrono::seconds(raw.graceful_shutdown_seconds);
+  line.manager.startup_timeout = std::chrono::seconds(raw.startup_timeout_seconds);
   return line;
 }
 

@@ -210,7 +210,15 @@ HttpServer::~HttpServer() {
 void HttpServer::start() {
   if (impl_->address.empty() || impl_->address == "0") return;  // disabled
   if (impl_->acceptor.is_open()) throw std::logic_error("HttpServer started twice");
-  impl_->listen();
+  try {
+    impl_->listen();
+  } catch (const boost::system::system_error& e) {
+    // Close what was opened, so a caller may retry; the port in the message
+    // is the one asked for (another process may hold it).
+    boost::system::error_code ignored;
+    impl_->acceptor.close(ignored);
+    throw std::runtime_error("cannot listen on " + impl_->address + ": " + e.code().message());
+  }
   asio::co_spawn(impl_->io, Impl::accept_loop(impl_), asio::detached);
 }
 

@@ -6,6 +6,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "operator/runtime/startup_check.hpp"
+
 namespace cd4ml::runtime {
 
 namespace {
@@ -17,6 +19,7 @@ constexpr auto kLeaseReleaseTimeout = std::chrono::seconds(5);
 Manager::Manager(ManagerOptions options, kube::ClusterConfig config, const util::Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
+      server_(config.server),
       log_(Logger().with({{"component", "manager"}})),
       metrics_(std::make_unique<Metrics>()) {
   kube::TransportOptions transport_options;
@@ -87,17 +90,7 @@ unsigned short Manager::health_port() const {
   return health_server_ ? health_server_->port() : 0;
 }
 
-int Manager::run() {
-  auto work = boost::asio::make_work_guard(io_);
-  boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
-  signals.async_wait([this](const boost::system::error_code& ec, int signal_number) {
-    if (!ec) {
-      log_.info("shutting down", {{"signal", std::to_string(signal_number)}});
-      request_stop();
-    }
-  });
-  std::thread io_thread([this] { io_.run(); });
-
+void Manager::start_servers() {
   metrics_server_ = std::make_unique<HttpServer>(
       io_, options_.metrics_bind_address,
       std::vector<HttpRoute>{{"/metrics", [this] {
@@ -121,10 +114,71 @@ int Manager::run() {
                         ? std::tuple<int, std::string, std::string>{200, "text/plain", "ok"}
                         : std::tuple<int, std::string, std::string>{503, "text/plain", waiting};
            }}});
-  metrics_server_->start();
-  health_server_->start();
+  const auto start = [](HttpServer& server, const char* what, const char* flag) {
+    try {
+      server.start();
+    } catch (const std::exception& e) {
+      throw StartupError(std::string(what) + " (" + flag + "): " + e.what());
+    }
+  };
+  start(*metrics_server_, "metrics server", "--metrics-bind-address");
+  start(*health_server_, "health probe server", "--health-probe-bind-address");
   log_.info("serving probes and metrics", {{"metrics", std::to_string(metrics_port())},
                                            {"health", std::to_string(health_port())}});
+}
+
+void Manager::check_access() {
+  std::vector<AccessTarget> targets;
+  for (const auto& [key, informer] : informers_) {
+    const kube::ResourceType& type = informer->type();
+    const std::string& ns = options_.watch_namespace;
+    targets.push_back({type.name(),
+                       ns.empty() || !type.namespaced ? "cluster-wide" : "in namespace " + ns,
+                       [this, type, ns] {
+                         kube::ListOptions one;
+                         one.limit = 1;
+                         client_->list(type, type.namespaced ? ns : "", one);
+                       }});
+  }
+  StartupCheckOptions check;
+  check.server = server_;
+  check.timeout = options_.startup_timeout;
+  check_api_access(targets, check, clock_, [this](std::chrono::milliseconds delay) {
+    std::unique_lock lock(stop_mutex_);
+    stop_cv_.wait_for(lock, delay, [this] { return stop_requested_.load(); });
+    return !stop_requested_.load();
+  });
+}
+
+int Manager::run() {
+  auto work = boost::asio::make_work_guard(io_);
+  boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+    if (!ec) {
+      log_.info("shutting down", {{"signal", std::to_string(signal_number)}});
+      request_stop();
+    }
+  });
+  // Bound before the io thread exists: a port in use ends start-up with its
+  // message, not with a running thread to tear down first.
+  start_servers();
+  std::thread io_thread([this] { io_.run(); });
+  // Servers, transport and the io thread stop the same way on every exit.
+  const auto stop_io = [&] {
+    metrics_server_->stop();
+    health_server_->stop();
+    transport_->shutdown();
+    signals.cancel();
+    work.reset();
+    io_.stop();
+    io_thread.join();
+  };
+  try {
+    check_access();
+  } catch (...) {
+    stop_io();
+    throw;
+  }
 
   for (auto& [name, informer] : informers_) informer->start();
   {
@@ -196,13 +250,7 @@ int Manager::run() {
   }
   recorder_->flush(std::chrono::seconds(2));
   for (auto& [name, informer] : informers_) informer->stop();
-  metrics_server_->stop();
-  health_server_->stop();
-  transport_->shutdown();
-  signals.cancel();
-  work.reset();
-  io_.stop();
-  io_thread.join();
+  stop_io();
   log_.info("stopped", {{"exit_code", std::to_string(exit_code)}});
   return exit_code;
 }

@@ -42,6 +42,8 @@ struct ManagerOptions {
   double kube_api_qps = 20.0;
   int kube_api_burst = 30;
   std::chrono::milliseconds graceful_shutdown_timeout{std::chrono::seconds(30)};
+  // How long start-up waits for the API server to answer (startup_check.hpp).
+  std::chrono::milliseconds startup_timeout{std::chrono::seconds(30)};
   kube::WatchMachineOptions watch{};
 };
 
@@ -83,9 +85,14 @@ class Manager {
 
  private:
   bool caches_synced() const;
+  // Binds the metrics and health servers; throws StartupError naming the flag.
+  void start_servers();
+  // startup_check.hpp, for every informer's type; throws StartupError.
+  void check_access();
 
   ManagerOptions options_;
   const util::Clock& clock_;
+  std::string server_;  // the API server's URL, for messages
   Logger log_;
   boost::asio::io_context io_;
   std::unique_ptr<Metrics> metrics_;

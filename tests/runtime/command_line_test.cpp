@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace cd4ml::runtime {
 namespace {
 
@@ -31,6 +33,7 @@ TEST(CommandLine, DefaultsAreControllerRuntimes) {
   EXPECT_DOUBLE_EQ(m.kube_api_qps, 20.0);
   EXPECT_EQ(m.kube_api_burst, 30);
   EXPECT_EQ(m.graceful_shutdown_timeout, seconds(30));
+  EXPECT_EQ(m.startup_timeout, seconds(30));
   EXPECT_EQ(line.log_format, LogFormat::Text);
   EXPECT_EQ(line.log_level, LogLevel::Info);
   EXPECT_FALSE(line.version);
@@ -44,7 +47,7 @@ TEST(CommandLine, EveryFlagReachesItsOption) {
              "--leader-election-retry-period=4", "--metrics-bind-address=127.0.0.1:9000",
              "--health-probe-bind-address=0", "--max-concurrent-reconciles=5",
              "--kube-api-qps=50.5", "--kube-api-burst=80", "--graceful-shutdown-timeout=45",
-             "--log-format=json", "--log-level=debug"});
+             "--startup-timeout=90", "--log-format=json", "--log-level=debug"});
   ASSERT_FALSE(line.exit_now) << line.err;
   const ManagerOptions& m = line.manager;
   EXPECT_EQ(line.kubeconfig, "/k/config");
@@ -62,6 +65,7 @@ TEST(CommandLine, EveryFlagReachesItsOption) {
   EXPECT_DOUBLE_EQ(m.kube_api_qps, 50.5);
   EXPECT_EQ(m.kube_api_burst, 80);
   EXPECT_EQ(m.graceful_shutdown_timeout, seconds(45));
+  EXPECT_EQ(m.startup_timeout, seconds(90));
   EXPECT_EQ(line.log_format, LogFormat::JSON);
   EXPECT_EQ(line.log_level, LogLevel::Debug);
 }
@@ -81,14 +85,27 @@ TEST(CommandLine, BadValuesStopWithAMessageNamingTheFlag) {
       {"--kube-api-burst=abc", "--kube-api-burst"},
       {"--graceful-shutdown-timeout=-5", "--graceful-shutdown-timeout"},
       {"--leader-election-lease-duration=0", "--leader-election-lease-duration"},
+      {"--startup-timeout=0", "--startup-timeout"},
+      {"--metrics-bind-address=localhost", "--metrics-bind-address"},
+      {"--health-probe-bind-address=:99999", "--health-probe-bind-address"},
       {"--no-such-flag", "--no-such-flag"},
   };
   for (const auto& [flag, named] : cases) {
     const CommandLine line = parse({flag});
     EXPECT_TRUE(line.exit_now) << flag;
-    EXPECT_NE(line.exit_code, 0) << flag;
+    // Like every other start-up failure: exit code 1 and one line.
+    EXPECT_EQ(line.exit_code, 1) << flag;
     EXPECT_NE(line.err.find(named), std::string::npos) << flag << ": " << line.err;
+    EXPECT_EQ(std::count(line.err.begin(), line.err.end(), '\n'), 1) << line.err;
   }
+}
+
+TEST(CommandLine, NumbersAreJudgedInWords) {
+  // CLI11's own range check printed "not in range 0.000000 to 1.797693e+308".
+  const CommandLine line = parse({"--kube-api-qps=abc"});
+  EXPECT_EQ(line.err,
+            "cd4ml-operator: --kube-api-qps: must be a number greater than 0, not 'abc' "
+            "(--help lists the flags)\n");
 }
 
 TEST(CommandLine, RenewDeadlineMustBeShorterThanTheLease) {
@@ -110,8 +127,8 @@ TEST(CommandLine, HelpListsEveryFlagAndExitsZero) {
         "--leader-election-namespace", "--leader-election-id", "--leader-election-lease-duration",
         "--leader-election-renew-deadline", "--leader-election-retry-period",
         "--metrics-bind-address", "--health-probe-bind-address", "--max-concurrent-reconciles",
-        "--kube-api-qps", "--kube-api-burst", "--graceful-shutdown-timeout", "--log-format",
-        "--log-level"}) {
+        "--kube-api-qps", "--kube-api-burst", "--graceful-shutdown-timeout", "--startup-timeout",
+        "--log-format", "--log-level"}) {
     EXPECT_NE(line.out.find(flag), std::string::npos) << flag;
   }
 }
