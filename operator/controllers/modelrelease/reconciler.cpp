@@ -1,8 +1,8 @@
 #include "operator/controllers/modelrelease/reconciler.hpp"
 
 #include "operator/api/modelrelease.hpp"
+#include "operator/controllers/modelrelease/release_status.hpp"
 #include "operator/controllers/modelrelease/workloads.hpp"
-#include "operator/controllers/modelrelease/write_failure.hpp"
 #include "operator/controllers/owner.hpp"
 #include "operator/kube/errors.hpp"
 #include "operator/kube/object_meta.hpp"
