@@ -48,8 +48,8 @@ struct ManagerOptions {
 
 class Manager {
  public:
-  Manager(ManagerOptions options, kube::ClusterConfig config,
-          const util::Clock& clock = util::real_clock());
+  // `clock` must outlive the manager: util::real_clock() in production.
+  Manager(ManagerOptions options, kube::ClusterConfig config, const util::Clock& clock);
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
