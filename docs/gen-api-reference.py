@@ -275,8 +275,9 @@ def first_code_span(text):
 
 def code_events(kind):
     """Event reasons the controller emits: the plan's event("Type", "Reason", ...)
-    calls, and the reconciler's own recorder_.record(obj, "Type", reason, ...),
-    whose reason may be a named constant from the controller's headers."""
+    calls and {"Type", "Reason", ...} EventSpec values, and the reconciler's own
+    events_.record(obj, "Type", reason, ...), whose reason may be a named
+    constant from the controller's headers."""
     found = set()
     sources = sorted(CONTROLLER_DIRS[kind].glob("*.cpp"))
     headers = sorted(CONTROLLER_DIRS[kind].glob("*.hpp"))
@@ -285,7 +286,8 @@ def code_events(kind):
         constants.update(re.findall(r'constexpr[^=;]*\b(k\w+)\s*=\s*"(\w+)"', header.read_text()))
     for source in sources:
         text = source.read_text()
-        for event_type, reason in re.findall(r'event\(\s*"(Normal|Warning)"\s*,\s*"(\w+)"', text):
+        for event_type, reason in re.findall(r'(?:event\(|\{)\s*"(Normal|Warning)"\s*,\s*"(\w+)"',
+                                             text):
             found.add((reason, event_type))
         for event_type, reason in re.findall(
                 r'\brecord\(\s*\w+\s*,\s*"(Normal|Warning)"\s*,\s*("\w+"|k\w+)', text):

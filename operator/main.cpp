@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     if (options.leader_election.lease_namespace.empty()) {
       options.leader_election.lease_namespace = config.default_namespace;
     }
-    runtime::Manager manager(options, config);
+    runtime::Manager manager(options, config, util::real_clock());
     controllers::setup_all(manager);
     const int code = manager.run();
     if (manager.abandoned_reconciles()) {

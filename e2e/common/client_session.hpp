@@ -21,7 +21,7 @@ class ClientSession {
   ClientSession(const std::filesystem::path& kubeconfig, kube::TransportOptions options)
       : ClientSession(kube::load_kubeconfig(kubeconfig), std::move(options)) {}
   ClientSession(kube::ClusterConfig config, kube::TransportOptions options)
-      : transport_(io_, std::move(config), std::move(options)),
+      : transport_(io_, std::move(config), util::real_clock(), std::move(options)),
         client_(transport_),
         io_thread_([this] { io_.run(); }) {}
   ~ClientSession() {

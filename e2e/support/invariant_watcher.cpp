@@ -19,7 +19,7 @@ struct InvariantWatcher::Client {
   std::thread io_thread;
 
   Client()
-      : transport(io, kube::load_kubeconfig(kubeconfig_path())),
+      : transport(io, kube::load_kubeconfig(kubeconfig_path()), util::real_clock()),
         client(transport),
         io_thread([this] { io.run(); }) {}
   ~Client() {

@@ -10,6 +10,7 @@
 #include "kube_session.hpp"
 #include "modelrelease_fixture.hpp"
 #include "operator/controllers/modelrelease/reconciler.hpp"
+#include "operator/kube/client_writer.hpp"
 #include "operator/runtime/event_recorder.hpp"
 #include "operator_process.hpp"
 #include "samples.hpp"
@@ -624,8 +625,9 @@ class ModelReleaseStaleCache : public testing::Test {
   util::ManualClock clock_{std::chrono::system_clock::now()};
   runtime::EventRecorder recorder_{session_.transport(), {}, clock_};
   runtime::Store releases_, runs_, deployments_, services_;
+  kube::ClientWriter writer_{session_.client()};
   controllers::modelrelease::Reconciler reconciler_{
-      session_.client(), {releases_, runs_, deployments_, services_}, recorder_, clock_};
+      writer_, {releases_, runs_, deployments_, services_}, recorder_, clock_};
 };
 
 Json stale_model(const std::string& version, double accuracy) {

@@ -12,6 +12,7 @@
 #include "cluster.hpp"
 #include "kube_session.hpp"
 #include "operator/controllers/trainingrun/reconciler.hpp"
+#include "operator/kube/client_writer.hpp"
 #include "operator/runtime/event_recorder.hpp"
 #include "operator_process.hpp"
 
@@ -328,8 +329,9 @@ class TrainingRunStaleCache : public testing::Test {
   util::ManualClock clock_{std::chrono::system_clock::now()};
   runtime::EventRecorder recorder_{session_.transport(), {}, clock_};
   runtime::Store runs_, jobs_, pods_;
+  kube::ClientWriter writer_{session_.client()};
   controllers::trainingrun::Reconciler reconciler_{
-      session_.client(), {runs_, jobs_, pods_}, recorder_, clock_};
+      writer_, {runs_, jobs_, pods_}, recorder_, clock_};
 };
 
 TEST_F(TrainingRunStaleCache, WokenBeforeItsOwnStatusWriteIsSeenItTellsNothingTwice) {

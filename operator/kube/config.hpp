@@ -13,8 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "operator/util/clock.hpp"
-
 namespace cd4ml::kube {
 
 // A configuration that cannot be used, with a message that names the file,
@@ -30,17 +28,16 @@ class ConfigError : public std::runtime_error {
 class TokenSource {
  public:
   virtual ~TokenSource() = default;
-  virtual std::string token() = 0;
+  // `now` is the caller's clock (util::Clock::now).
+  virtual std::string token(std::chrono::steady_clock::time_point now) = 0;
 };
 
 std::shared_ptr<TokenSource> static_token(std::string token);
 // Thread-safe. Checks the file's mtime and size on every call and re-reads it
-// when either changed or a minute (by `clock`, which must outlive the source)
-// has passed since the last read. Surrounding whitespace is trimmed. When a
-// re-read fails or finds an empty file, the last good token is kept; before
-// any good read, token() returns "".
+// when either changed or a minute has passed since the last read. Surrounding
+// whitespace is trimmed. When a re-read fails or finds an empty file, the
+// last good token is kept; before any good read, token() returns "".
 std::shared_ptr<TokenSource> file_token(std::filesystem::path path);
-std::shared_ptr<TokenSource> file_token(std::filesystem::path path, const util::Clock& clock);
 
 struct ClusterConfig {
   std::string server;       // as written, e.g. https://127.0.0.1:6443

@@ -14,7 +14,7 @@ namespace {
 class StaticTokenSource final : public TokenSource {
  public:
   explicit StaticTokenSource(std::string token) : token_(std::move(token)) {}
-  std::string token() override { return token_; }
+  std::string token(std::chrono::steady_clock::time_point /*now*/) override { return token_; }
 
  private:
   const std::string token_;
@@ -22,10 +22,9 @@ class StaticTokenSource final : public TokenSource {
 
 class FileTokenSource final : public TokenSource {
  public:
-  FileTokenSource(std::filesystem::path path, const util::Clock& clock)
-      : path_(std::move(path)), clock_(clock) {}
+  explicit FileTokenSource(std::filesystem::path path) : path_(std::move(path)) {}
 
-  std::string token() override {
+  std::string token(std::chrono::steady_clock::time_point now) override {
     std::lock_guard lock(mutex_);
     std::error_code mtime_error;
     std::error_code size_error;
@@ -34,7 +33,6 @@ class FileTokenSource final : public TokenSource {
     if (mtime_error || size_error) {
       return token_;  // gone for now (mid-rotation?); keep the last good token
     }
-    const auto now = clock_.now();
     const bool fresh =
         have_token_ && mtime == mtime_ && size == size_ && now - read_at_ < kRereadInterval;
     if (fresh) {
@@ -62,7 +60,6 @@ class FileTokenSource final : public TokenSource {
   static constexpr std::chrono::minutes kRereadInterval{1};
 
   const std::filesystem::path path_;
-  const util::Clock& clock_;
   std::mutex mutex_;
   std::string token_;
   bool have_token_ = false;
@@ -78,11 +75,7 @@ std::shared_ptr<TokenSource> static_token(std::string token) {
 }
 
 std::shared_ptr<TokenSource> file_token(std::filesystem::path path) {
-  return file_token(std::move(path), util::real_clock());
-}
-
-std::shared_ptr<TokenSource> file_token(std::filesystem::path path, const util::Clock& clock) {
-  return std::make_shared<FileTokenSource>(std::move(path), clock);
+  return std::make_shared<FileTokenSource>(std::move(path));
 }
 
 }  // namespace cd4ml::kube

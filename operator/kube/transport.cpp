@@ -159,8 +159,10 @@ std::string milliseconds_text(std::chrono::milliseconds d) {
 }  // namespace
 
 struct Transport::Impl {
-  Impl(asio::io_context& io_context, ClusterConfig cluster, TransportOptions opts)
+  Impl(asio::io_context& io_context, ClusterConfig cluster, const util::Clock& time,
+       TransportOptions opts)
       : io(io_context),
+        clock(time),
         config(std::move(cluster)),
         options(std::move(opts)),
         dial_host(strip_brackets(config.host)),
@@ -170,9 +172,10 @@ struct Transport::Impl {
                        ? std::string("cd4ml-operator/") + std::string(util::version())
                        : options.user_agent),
         tls(make_tls_context(config)),
-        bucket(options.qps, options.burst, util::real_clock()) {}
+        bucket(options.qps, options.burst, clock) {}
 
   asio::io_context& io;
+  const util::Clock& clock;
   const ClusterConfig config;
   const TransportOptions options;
   const std::string dial_host;
@@ -242,7 +245,7 @@ struct Transport::Impl {
       // picked up without a restart.
       std::string token;
       try {
-        token = config.token->token();
+        token = config.token->token(clock.now());
       } catch (const std::exception& e) {
         throw ApiError(ErrorKind::Other, 0, "",
                        std::string("cannot read the bearer token: ") + e.what());
@@ -297,7 +300,7 @@ struct Transport::Impl {
     const auto endpoints = co_await resolve(timeout);
     throw_if_shut_down();
     auto conn = std::make_unique<Connection>(io, tls, aborts);
-    conn->tcp().expires_at(deadline);
+    expire_at(*conn, deadline);
     ErrorCode ec;
     co_await conn->tcp().async_connect(endpoints, redirect(ec));
     if (ec) {
@@ -314,8 +317,13 @@ struct Transport::Impl {
     co_return conn;
   }
 
+  // Beast's timers run on the real steady clock; deadlines come from ours.
+  void expire_at(Connection& conn, SteadyClock::time_point deadline) const {
+    conn.tcp().expires_after(deadline - clock.now());
+  }
+
   std::unique_ptr<Connection> take_idle() {
-    const auto now = SteadyClock::now();
+    const auto now = clock.now();
     while (!idle.empty()) {
       auto conn = std::move(idle.back());
       idle.pop_back();
@@ -331,7 +339,7 @@ struct Transport::Impl {
     if (shut_down || conn->buffer.size() != 0 || idle.size() >= options.max_idle_connections) {
       return;
     }
-    conn->idle_since = SteadyClock::now();
+    conn->idle_since = clock.now();
     idle.push_back(std::move(conn));
   }
 
@@ -347,7 +355,7 @@ struct Transport::Impl {
                                      const http::request<http::string_body>& message,
                                      SteadyClock::time_point deadline) {
     Exchange result;
-    conn.tcp().expires_at(deadline);
+    expire_at(conn, deadline);
     co_await http::async_write(conn.stream, message, redirect(result.ec));
     if (result.ec) {
       result.doing = "sending request to";
@@ -379,7 +387,7 @@ struct Transport::Impl {
 
   // One attempt: a response, or ApiError when none arrived.
   asio::awaitable<HttpResponse> attempt(const HttpRequest& req) {
-    const auto deadline = SteadyClock::now() + req.timeout;
+    const auto deadline = clock.now() + req.timeout;
     const auto message = build_message(req);
     std::unique_ptr<Connection> conn = take_idle();
     const bool reused = conn != nullptr;
@@ -406,15 +414,15 @@ struct Transport::Impl {
     for (int retries = 0;; ++retries) {
       throw_if_shut_down();
       co_await throttle();
-      const auto start = SteadyClock::now();
+      const auto start = clock.now();
       HttpResponse response;
       try {
         response = co_await attempt(req);
       } catch (const ApiError&) {
-        observe(req, 0, SteadyClock::now() - start);
+        observe(req, 0, clock.now() - start);
         throw;
       }
-      observe(req, response.status, SteadyClock::now() - start);
+      observe(req, response.status, clock.now() - start);
       if (!server_asked_to_retry(response) || retries >= options.max_retries) {
         co_return response;
       }
@@ -455,7 +463,7 @@ struct Transport::Impl {
   asio::awaitable<void> stream(HttpRequest req, StreamHandler handler) {
     throw_if_shut_down();
     co_await throttle();
-    const auto start = SteadyClock::now();
+    const auto start = clock.now();
     bool observed = false;
     const auto cancel = handler.cancel;
     try {
@@ -487,7 +495,7 @@ struct Transport::Impl {
         throw io_error(ec, "reading response from", conn.get(), req.timeout);
       }
       const int status = static_cast<int>(parser.get().result_int());
-      observe(req, status, SteadyClock::now() - start);
+      observe(req, status, clock.now() - start);
       observed = true;
       if (handler.on_status) {
         handler.on_status(status);
@@ -518,7 +526,7 @@ struct Transport::Impl {
     } catch (const ApiError&) {
       if (cancel && cancel->cancelled()) co_return;  // the socket was closed on purpose
       if (!observed) {
-        observe(req, 0, SteadyClock::now() - start);
+        observe(req, 0, clock.now() - start);
       }
       throw;
     }
@@ -561,8 +569,9 @@ void StreamCancel::detach() {
   close_ = nullptr;
 }
 
-Transport::Transport(asio::io_context& io, ClusterConfig config, TransportOptions options)
-    : impl_(std::make_shared<Impl>(io, std::move(config), std::move(options))) {}
+Transport::Transport(asio::io_context& io, ClusterConfig config, const util::Clock& clock,
+                     TransportOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(config), clock, std::move(options))) {}
 
 Transport::~Transport() {
   shutdown();

@@ -27,6 +27,7 @@
 
 #include "operator/kube/config.hpp"
 #include "operator/kube/http.hpp"
+#include "operator/util/clock.hpp"
 
 namespace cd4ml::kube {
 
@@ -91,7 +92,10 @@ struct StreamHandler {
 
 class Transport {
  public:
-  Transport(boost::asio::io_context& io, ClusterConfig config, TransportOptions options = {});
+  // `clock` (which must outlive the transport) times requests, the rate
+  // limit, idle connections and token re-reads.
+  Transport(boost::asio::io_context& io, ClusterConfig config, const util::Clock& clock,
+            TransportOptions options = {});
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;

@@ -17,6 +17,7 @@
 
 #include "operator/kube/transport.hpp"
 #include "operator/runtime/event_correlator.hpp"
+#include "operator/runtime/event_sink.hpp"
 #include "operator/util/clock.hpp"
 
 namespace cd4ml::runtime {
@@ -30,17 +31,16 @@ struct EventRecorderOptions {
   std::size_t max_pending = 1000;
 };
 
-class EventRecorder {
+class EventRecorder final : public EventSink {
  public:
   EventRecorder(kube::Transport& transport, EventRecorderOptions options, const util::Clock& clock);
-  ~EventRecorder();
+  ~EventRecorder() override;
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
 
-  // `object` needs apiVersion, kind, metadata.{namespace,name,uid,resourceVersion}.
-  // type: "Normal" or "Warning". Thread-safe; never blocks on the network.
+  // Thread-safe.
   void record(const nlohmann::json& object, std::string_view type, std::string_view reason,
-              std::string_view message);
+              std::string_view message) override;
 
   // Counts for tests and metrics: Events created, patched (deduplicated), and
   // dropped (spam filter, queue full, or the API refused or was unreachable).

@@ -28,8 +28,9 @@ Manager::Manager(ManagerOptions options, kube::ClusterConfig config, const util:
   transport_options.observer = metrics_.get();
   log_.info("connecting to the API server",
             {{"server", config.server}, {"config", config.description}});
-  transport_ = std::make_unique<kube::Transport>(io_, std::move(config), transport_options);
+  transport_ = std::make_unique<kube::Transport>(io_, std::move(config), clock_, transport_options);
   client_ = std::make_unique<kube::Client>(*transport_);
+  writer_ = std::make_unique<kube::ClientWriter>(*client_);
   EventRecorderOptions recorder_options;
   recorder_options.host = options_.leader_election.identity.empty()
                               ? default_identity()

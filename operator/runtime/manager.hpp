@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "operator/kube/client.hpp"
+#include "operator/kube/client_writer.hpp"
 #include "operator/kube/config.hpp"
 #include "operator/kube/transport.hpp"
 #include "operator/runtime/controller.hpp"
@@ -49,14 +50,16 @@ struct ManagerOptions {
 
 class Manager {
  public:
-  Manager(ManagerOptions options, kube::ClusterConfig config,
-          const util::Clock& clock = util::real_clock());
+  // `clock` must outlive the manager: util::real_clock() in production.
+  Manager(ManagerOptions options, kube::ClusterConfig config, const util::Clock& clock);
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
   kube::Transport& transport() { return *transport_; }
   kube::Client& client() { return *client_; }
+  // The client's writes, as reconcilers make them.
+  kube::Writer& writer() { return *writer_; }
   EventRecorder& recorder() { return *recorder_; }
   Metrics& metrics() { return *metrics_; }
   const util::Clock& clock() const { return clock_; }
@@ -98,6 +101,7 @@ class Manager {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<kube::Transport> transport_;
   std::unique_ptr<kube::Client> client_;
+  std::unique_ptr<kube::ClientWriter> writer_;
   std::unique_ptr<EventRecorder> recorder_;
   std::map<std::string, std::unique_ptr<Informer>> informers_;
   std::vector<std::unique_ptr<Reconciler>> reconcilers_;

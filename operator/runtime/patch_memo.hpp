@@ -28,7 +28,7 @@ using Json = nlohmann::json;
 
 class PatchMemo {
  public:
-  explicit PatchMemo(const util::Clock& clock = util::real_clock()) : clock_(clock) {}
+  explicit PatchMemo(const util::Clock& clock) : clock_(clock) {}
 
   // The merge patch (all we sent, combined) that `cached` does not show
   // yet; nullopt if it shows everything (the entry, if any, is dropped).

@@ -2,9 +2,9 @@
 
 namespace cd4ml::runtime {
 
-StatusWriter::StatusWriter(kube::Client& client, const kube::ResourceType& type,
+StatusWriter::StatusWriter(kube::Writer& writer, const kube::ResourceType& type,
                            const util::Clock& clock)
-    : client_(client), type_(type), memo_(clock) {}
+    : writer_(writer), type_(type), memo_(clock) {}
 
 std::optional<std::chrono::milliseconds> StatusWriter::wait_for_own_write(const Json& cached) {
   const auto behind = memo_.behind_for(cached);
@@ -17,7 +17,7 @@ bool StatusWriter::write(const Json& cached, const Json& status) {
   if (memo_.unseen(cached)) return false;
   Json updated = cached;
   updated["status"] = status;
-  memo_.sent(cached, {{"status", status}}, client_.update_status(type_, updated));
+  memo_.sent(cached, {{"status", status}}, writer_.update_status(type_, updated));
   return true;
 }
 

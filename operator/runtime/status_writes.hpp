@@ -24,7 +24,7 @@
 #include <optional>
 #include <string>
 
-#include "operator/kube/client.hpp"
+#include "operator/kube/writer.hpp"
 #include "operator/runtime/patch_memo.hpp"
 
 namespace cd4ml::runtime {
@@ -38,8 +38,7 @@ inline constexpr std::chrono::milliseconds kOwnWriteWait{2000};
 
 class StatusWriter {
  public:
-  StatusWriter(kube::Client& client, const kube::ResourceType& type,
-               const util::Clock& clock = util::real_clock());
+  StatusWriter(kube::Writer& writer, const kube::ResourceType& type, const util::Clock& clock);
   // Writes `status` onto the cached object through the status subresource,
   // unless the cache is still behind our previous write. True if a request was sent.
   bool write(const Json& cached, const Json& status);
@@ -54,7 +53,7 @@ class StatusWriter {
   void forget(const std::string& key) { memo_.forget(key); }
 
  private:
-  kube::Client& client_;
+  kube::Writer& writer_;
   const kube::ResourceType& type_;
   // Our status writes the cache has not shown yet (the resourceVersion each
   // was made on is what matters here, not its content).

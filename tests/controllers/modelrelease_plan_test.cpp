@@ -596,6 +596,23 @@ TEST(ModelReleasePlanRepairs, DeletedActiveDeploymentIsRecreated) {
   EXPECT_EQ(c.phase(), "Healthy");
 }
 
+// Rule 1 also for the live revision: an active Service deleted by hand comes
+// back only once that revision is fully available again.
+TEST(ModelReleasePlanRepairs, DeletedActiveServiceComesBackOnlyOnAFullyAvailableRevision) {
+  Cluster c;
+  c.active_pods_expected = false;
+  const std::string a = first_release(c);
+  c.services.erase("churn");
+  c.pods_up(a, 1);
+  c.step();
+  EXPECT_EQ(c.services.count("churn"), 0u) << "not onto a revision with 1 of 2 pods";
+  EXPECT_EQ(c.status()["activeRevision"], a) << "status remembers what is live";
+  c.pods_up(a);
+  c.step();
+  EXPECT_EQ(c.selected("churn"), a);
+  EXPECT_EQ(c.phase(), "Healthy");
+}
+
 TEST(ModelReleasePlanRepairs, ActiveLosingPodsIsReconcilingNotQuietlyCurrent) {
   Cluster c;
   c.active_pods_expected = false;

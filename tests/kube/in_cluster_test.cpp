@@ -54,7 +54,7 @@ TEST_F(InCluster, BuildsTheConfigFromEnvironmentAndMount) {
   EXPECT_EQ(config.port, "443");
   EXPECT_EQ(config.ca_pem, ca_);
   ASSERT_NE(config.token, nullptr);
-  EXPECT_EQ(config.token->token(), "sa-token");
+  EXPECT_EQ(config.token->token({}), "sa-token");
   EXPECT_EQ(config.default_namespace, "ml-prod");
   EXPECT_FALSE(config.insecure_skip_tls_verify);
   EXPECT_THAT(config.description, HasSubstr("in-cluster"));
@@ -79,11 +79,11 @@ TEST_F(InCluster, TokenRotationIsSeenThroughTheConfig) {
   set_env("10.96.0.1", "443");
   write_mount("old-token");
   const auto config = load_in_cluster(paths_);
-  EXPECT_EQ(config.token->token(), "old-token");
+  EXPECT_EQ(config.token->token({}), "old-token");
   const auto file = dir_.write("token", "new-token-with-another-length");
   std::filesystem::last_write_time(
       file, std::filesystem::last_write_time(file) + std::chrono::seconds(5));
-  EXPECT_EQ(config.token->token(), "new-token-with-another-length");
+  EXPECT_EQ(config.token->token({}), "new-token-with-another-length");
 }
 
 TEST_F(InCluster, NotInClusterWithoutTheEnvironment) {

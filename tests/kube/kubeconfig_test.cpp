@@ -49,7 +49,7 @@ TEST(Kubeconfig, InlineCaDataAndTokenGiveServerCaTokenAndNamespace) {
   EXPECT_EQ(config.path_prefix, "");
   EXPECT_EQ(config.ca_pem, ca);
   ASSERT_NE(config.token, nullptr);
-  EXPECT_EQ(config.token->token(), "abc.def");
+  EXPECT_EQ(config.token->token({}), "abc.def");
   EXPECT_TRUE(config.client_cert_pem.empty());
   EXPECT_FALSE(config.insecure_skip_tls_verify);
   EXPECT_EQ(config.default_namespace, "ml-team");
@@ -91,7 +91,7 @@ TEST(Kubeconfig, RelativeFilePathsResolveAgainstTheKubeconfigDirectory) {
   EXPECT_EQ(config.client_cert_pem, cert);
   EXPECT_EQ(config.client_key_pem, key);
   ASSERT_NE(config.token, nullptr);
-  EXPECT_EQ(config.token->token(), "file-token");
+  EXPECT_EQ(config.token->token({}), "file-token");
   EXPECT_EQ(config.description, "kubeconfig " + file.string() + ", context dev");
 }
 
@@ -122,7 +122,7 @@ TEST(Kubeconfig, TokenWinsOverTokenFile) {
   const auto config = parse_kubeconfig(
       kubeconfig(kServer, "    token: inline\n    tokenFile: /no/such/token\n"), "/nonexistent");
   ASSERT_NE(config.token, nullptr);
-  EXPECT_EQ(config.token->token(), "inline");
+  EXPECT_EQ(config.token->token({}), "inline");
 }
 
 TEST(Kubeconfig, InsecureSkipTlsVerifyOnlyWhenTheKubeconfigSaysSo) {
@@ -174,13 +174,13 @@ TEST(Kubeconfig, ExplicitContextOverridesCurrentContext) {
       "- name: u2\n  user:\n    token: token-two\n";
   const auto current = parse_kubeconfig(text, "/x");
   EXPECT_EQ(current.host, "one.example");
-  EXPECT_EQ(current.token->token(), "token-one");
+  EXPECT_EQ(current.token->token({}), "token-one");
   EXPECT_EQ(current.default_namespace, "default");
 
   const auto chosen = parse_kubeconfig(text, "/x", "two");
   EXPECT_EQ(chosen.host, "two.example");
   EXPECT_EQ(chosen.port, "443");
-  EXPECT_EQ(chosen.token->token(), "token-two");
+  EXPECT_EQ(chosen.token->token({}), "token-two");
   EXPECT_EQ(chosen.default_namespace, "second");
   EXPECT_THAT(chosen.description, HasSubstr("context two"));
 }
@@ -440,7 +440,7 @@ TEST(KubeconfigMerge, FirstFileToDefineANameWins) {
                               "users:\n- name: u\n  user:\n    token: from-b\n");
   const auto merged = load_kubeconfig_files({first, second});
   EXPECT_EQ(merged.host, "first.example");  // cluster "shared" from the first file
-  EXPECT_EQ(merged.token->token(), "from-b");
+  EXPECT_EQ(merged.token->token({}), "from-b");
   EXPECT_THAT(merged.description, HasSubstr("context work"));
 
   // Switching to a context defined only by the second file uses its cluster,

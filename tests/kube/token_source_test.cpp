@@ -19,7 +19,7 @@ const std::filesystem::file_time_type kT0 =
     std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
 
 TEST(StaticToken, ReturnsTheToken) {
-  EXPECT_EQ(static_token("abc")->token(), "abc");
+  EXPECT_EQ(static_token("abc")->token({}), "abc");
 }
 
 // A fresh directory and the source of its file "token", on a manual clock.
@@ -38,61 +38,61 @@ class FileToken : public ::testing::Test {
   TempDir dir_;
   util::ManualClock clock_;
   const std::filesystem::path token_file_ = dir_.path() / "token";
-  const std::shared_ptr<TokenSource> source_ = file_token(token_file_, clock_);
+  const std::shared_ptr<TokenSource> source_ = file_token(token_file_);
 };
 
 TEST_F(FileToken, ReadsTheFileAndTrimsTheTrailingNewline) {
   rewrite("token", "eyJhbGciOi.payload.sig\n", kT0);
-  EXPECT_EQ(source_->token(), "eyJhbGciOi.payload.sig");
+  EXPECT_EQ(source_->token(clock_.now()), "eyJhbGciOi.payload.sig");
 }
 
 TEST_F(FileToken, RotatedFileIsPickedUpOnTheNextCall) {
   rewrite("token", "first-token\n", kT0);
-  EXPECT_EQ(source_->token(), "first-token");
+  EXPECT_EQ(source_->token(clock_.now()), "first-token");
 
   // Same length, new mtime: as the kubelet's rotation looks.
   rewrite("token", "other-token\n", kT0 + seconds(10));
-  EXPECT_EQ(source_->token(), "other-token");
+  EXPECT_EQ(source_->token(clock_.now()), "other-token");
 
   // New length with the mtime unchanged (coarse timestamps): size tells.
   rewrite("token", "a-much-longer-third-token\n", kT0 + seconds(10));
-  EXPECT_EQ(source_->token(), "a-much-longer-third-token");
+  EXPECT_EQ(source_->token(clock_.now()), "a-much-longer-third-token");
 }
 
 TEST_F(FileToken, UnchangedLookingFileIsReReadOncePerMinute) {
   rewrite("token", "aaaa", kT0);
-  EXPECT_EQ(source_->token(), "aaaa");
+  EXPECT_EQ(source_->token(clock_.now()), "aaaa");
 
   // Content changed but mtime and size look the same: the cached token is
   // served until a minute has passed since the last read.
   rewrite("token", "bbbb", kT0);
-  EXPECT_EQ(source_->token(), "aaaa");
+  EXPECT_EQ(source_->token(clock_.now()), "aaaa");
   clock_.advance(seconds(59));
-  EXPECT_EQ(source_->token(), "aaaa");
+  EXPECT_EQ(source_->token(clock_.now()), "aaaa");
   clock_.advance(seconds(1));
-  EXPECT_EQ(source_->token(), "bbbb");
+  EXPECT_EQ(source_->token(clock_.now()), "bbbb");
 }
 
 TEST_F(FileToken, FailedReReadKeepsTheLastGoodToken) {
   rewrite("token", "good", kT0);
-  EXPECT_EQ(source_->token(), "good");
+  EXPECT_EQ(source_->token(clock_.now()), "good");
 
   // Caught mid-rotation: empty file, then no file at all.
   rewrite("token", "\n", kT0 + seconds(1));
-  EXPECT_EQ(source_->token(), "good");
+  EXPECT_EQ(source_->token(clock_.now()), "good");
   std::filesystem::remove(token_file_);
   clock_.advance(seconds(120));
-  EXPECT_EQ(source_->token(), "good");
+  EXPECT_EQ(source_->token(clock_.now()), "good");
 
   // The new token appears: picked up at once, without waiting for the minute.
   rewrite("token", "new", kT0 + seconds(2));
-  EXPECT_EQ(source_->token(), "new");
+  EXPECT_EQ(source_->token(clock_.now()), "new");
 }
 
 TEST_F(FileToken, NeverReadableGivesEmptyUntilTheFileAppears) {
-  EXPECT_EQ(source_->token(), "");
+  EXPECT_EQ(source_->token(clock_.now()), "");
   rewrite("token", "late", kT0);
-  EXPECT_EQ(source_->token(), "late");
+  EXPECT_EQ(source_->token(clock_.now()), "late");
 }
 
 TEST_F(FileToken, ConcurrentReadersSeeOnlyWholeTokensInOrder) {
@@ -106,7 +106,7 @@ TEST_F(FileToken, ConcurrentReadersSeeOnlyWholeTokensInOrder) {
     readers.emplace_back([&] {
       int last = 0;
       while (!done.load()) {
-        const std::string token = source_->token();
+        const std::string token = source_->token(clock_.now());
         // Whole tokens only ("token-NNNN"), never going backwards.
         if (token.size() != 10 || token.rfind("token-", 0) != 0) {
           ++bad;
@@ -128,7 +128,7 @@ TEST_F(FileToken, ConcurrentReadersSeeOnlyWholeTokensInOrder) {
   done = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(bad.load(), 0);
-  EXPECT_EQ(source_->token(), "token-0200");
+  EXPECT_EQ(source_->token(clock_.now()), "token-0200");
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ class TransportFixture : public ::testing::Test {
   std::unique_ptr<Transport> transport_to(const ScriptedTlsServer& server,
                                           TransportOptions options = {}) {
     options.observer = &observer_;
-    return std::make_unique<Transport>(io_.io(), config_for(server, pki_), options);
+    return std::make_unique<Transport>(io_.io(), config_for(server, pki_), util::real_clock(),
+                                       options);
   }
 
   test_support::TestPki pki_ = test_support::make_test_pki();

@@ -250,7 +250,7 @@ TEST_F(TransportStreamTest, ServerThatNeverAnswersTheHandshakeIsGivenUpOnAtTheCo
   config.ca_pem = pki_.ca.cert;
   TransportOptions options;
   options.stream_connect_timeout = 300ms;
-  Transport transport(io_.io(), config, options);
+  Transport transport(io_.io(), config, util::real_clock(), options);
 
   // A watch's idle timeout is minutes; its connection must not wait as long.
   auto done = start_stream(transport, watch(120s), recorder_);

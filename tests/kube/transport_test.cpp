@@ -67,7 +67,7 @@ TEST_F(TransportTest, SendsMethodTargetBodyAndHeaders) {
   config.path_prefix = "/k8s/clusters/c-1";
   TransportOptions options;
   options.observer = &observer_;
-  Transport transport(io_.io(), config, options);
+  Transport transport(io_.io(), config, util::real_clock(), options);
 
   HttpRequest request;
   request.method = "POST";
@@ -312,7 +312,7 @@ TEST_F(TransportTest, NoResponseWithinTheDeadlineIsTimeout) {
 
 TEST_F(TransportTest, ConnectionRefusedIsTransportErrorNamingTheServer) {
   const ClusterConfig config = unreachable_cluster(pki_);
-  Transport transport(io_.io(), config);
+  Transport transport(io_.io(), config, util::real_clock());
 
   const auto error = api_error_from([&] { transport.request_sync(get("/version")); });
 
@@ -355,7 +355,7 @@ TEST_F(TransportTest, BearerTokenIsReadAgainForEveryRequest) {
       answer_each([](ServerConnection& c, const ReceivedRequest&) { c.respond(200, "{}"); }));
   auto config = config_for(server, pki_);
   config.token = std::make_shared<test_support::RotatingToken>();
-  Transport transport(io_.io(), config);
+  Transport transport(io_.io(), config, util::real_clock());
 
   transport.request_sync(get("/a"));
   transport.request_sync(get("/b"));
@@ -393,6 +393,27 @@ TEST_F(TransportTest, IdleConnectionsBeyondTheLimitAreClosed) {
   transport->request_sync(get("/d"));
   transport->request_sync(get("/e"));
   EXPECT_EQ(server.log().accepted, 3);
+}
+
+// Time is read from the injected clock: a keep-alive connection idle for
+// longer than Go's IdleConnTimeout (90 s) by that clock is not reused, and
+// latencies are measured on it.
+TEST_F(TransportTest, TimeComesFromTheInjectedClock) {
+  ScriptedTlsServer server(
+      pki_.server,
+      answer_each([](ServerConnection& c, const ReceivedRequest&) { c.respond(200, "{}"); }));
+  util::ManualClock clock;
+  TransportOptions options;
+  options.observer = &observer_;
+  Transport transport(io_.io(), config_for(server, pki_), clock, options);
+
+  transport.request_sync(get("/a"));
+  transport.request_sync(get("/b"));
+  EXPECT_EQ(server.log().accepted, 1) << "reused while fresh";
+  clock.advance(91s);
+  transport.request_sync(get("/c"));
+  EXPECT_EQ(server.log().accepted, 2) << "idle for 91 s by the injected clock";
+  for (const auto& call : observer_.requests()) EXPECT_EQ(call.latency, 0ns);
 }
 
 TEST_F(TransportTest, RateLimitSpacesRequestsBeyondTheBurst) {
@@ -447,7 +468,7 @@ TEST_F(TransportTest, ShutdownAbortsARequestInFlight) {
 
 TEST_F(TransportTest, RequestSyncOnTheIoThreadIsRefused) {
   const ClusterConfig config = unreachable_cluster(pki_);
-  Transport transport(io_.io(), config);
+  Transport transport(io_.io(), config, util::real_clock());
 
   std::promise<std::string> outcome;
   boost::asio::post(io_.io(), [&] {

@@ -40,7 +40,7 @@ class TransportTlsTest : public ::testing::Test {
  protected:
   // The status of GET /version, or the ApiError that prevented it.
   std::optional<ApiError> error_with(const ClusterConfig& config) {
-    Transport transport(io_.io(), config);
+    Transport transport(io_.io(), config, util::real_clock());
     return api_error_from([&] { EXPECT_EQ(transport.request_sync(get_version()).status, 200); });
   }
 

@@ -57,7 +57,7 @@ TEST(InformerWatchErrors, WatchRefusedWithRetryAfterIsRetriedNoSoonerThanTheServ
                              }
                            }));
   test_support::IoThread io;
-  kube::Transport transport(io.io(), test_support::config_for(server, pki));
+  kube::Transport transport(io.io(), test_support::config_for(server, pki), util::real_clock());
   Informer informer(transport, kube::resources::kConfigMaps, {});
   informer.start();
 

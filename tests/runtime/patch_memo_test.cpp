@@ -17,19 +17,22 @@ Json select(const std::string& revision) {
 }
 
 TEST(PatchMemo, NothingSentNothingUnseen) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   EXPECT_FALSE(memo.unseen(service("10")));
 }
 
 TEST(PatchMemo, CacheBehindOurPatchIsShownWithIt) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   memo.sent(service("10"), select("b"), service("11"));
   EXPECT_EQ(memo.unseen(service("10")), select("b"));
   EXPECT_EQ(memo.unseen(service("10")), select("b")) << "until the cache catches up";
 }
 
 TEST(PatchMemo, CacheThatCaughtUpIsTheTruthAgain) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   memo.sent(service("10"), select("b"), service("11"));
   // Someone may have changed the selector since: the cache decides.
   EXPECT_FALSE(memo.unseen(service("11")));
@@ -38,7 +41,8 @@ TEST(PatchMemo, CacheThatCaughtUpIsTheTruthAgain) {
 }
 
 TEST(PatchMemo, PatchesOnTheSameOldCopyCombine) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   memo.sent(service("10"), select("b"), service("11"));
   Json ports = {{"spec", {{"ports", Json::array({{{"port", 80}}})}}}};
   memo.sent(service("10"), ports, service("12"));
@@ -63,21 +67,24 @@ TEST(PatchMemo, BehindForCountsFromTheFirstUnseenPatch) {
 }
 
 TEST(PatchMemo, PatchThatChangedNothingIsNotRemembered) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   memo.sent(service("10"), select("b"), service("10"));
   EXPECT_EQ(memo.size(), 0u);
   EXPECT_FALSE(memo.unseen(service("10")));
 }
 
 TEST(PatchMemo, ResponseWithoutAResourceVersionIsNotRemembered) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   memo.sent(service("10"), select("b"), Json::object());
   EXPECT_EQ(memo.size(), 0u);
   EXPECT_FALSE(memo.unseen(service("10")));
 }
 
 TEST(PatchMemo, ForgetDropsTheEntry) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   memo.sent(service("10"), select("b"), service("11"));
   memo.forget("ns/churn");
   EXPECT_EQ(memo.size(), 0u);
@@ -85,7 +92,8 @@ TEST(PatchMemo, ForgetDropsTheEntry) {
 }
 
 TEST(PatchMemo, OtherObjectsAreNotHeldBack) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   memo.sent(service("10"), select("b"), service("11"));
   Json other = service("10");
   other["metadata"]["name"] = "churn-preview";
@@ -93,7 +101,8 @@ TEST(PatchMemo, OtherObjectsAreNotHeldBack) {
 }
 
 TEST(PatchMemo, RecreatedObjectOfTheSameNameStartsAfresh) {
-  PatchMemo memo;
+  util::ManualClock clock;
+  PatchMemo memo(clock);
   memo.sent(service("10", "u1"), select("b"), service("11", "u1"));
   EXPECT_FALSE(memo.unseen(service("10", "u2")));
   EXPECT_EQ(memo.size(), 0u);

@@ -97,7 +97,7 @@ class RecordingObserver final : public kube::RequestObserver {
 // A token that changes on every read, as a rotated service-account token would.
 class RotatingToken final : public kube::TokenSource {
  public:
-  std::string token() override {
+  std::string token(std::chrono::steady_clock::time_point /*now*/) override {
     std::lock_guard lock(mutex_);
     return "token-" + std::to_string(++reads_);
   }

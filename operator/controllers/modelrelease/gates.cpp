@@ -91,6 +91,15 @@ std::string describe_failures(const std::vector<GateResult>& results) {
   return out;
 }
 
+std::vector<GateResult> skipped_gates(const std::vector<api::Gate>& gates) {
+  std::vector<GateResult> out;
+  out.reserve(gates.size());
+  for (const auto& gate : gates) {
+    out.push_back({gate.metric, gate.metric, true, "skipped: same model as the active revision"});
+  }
+  return out;
+}
+
 nlohmann::json to_json(const std::vector<GateResult>& results) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : results) {

@@ -27,6 +27,10 @@ std::vector<GateResult> evaluate_gates(const std::vector<api::Gate>& gates,
                                        const Metrics& candidate,
                                        const std::optional<Metrics>& active);
 
+// Every gate passed as skipped: the candidate serves the model the active
+// revision serves (only its pod template changed).
+std::vector<GateResult> skipped_gates(const std::vector<api::Gate>& gates);
+
 bool all_passed(const std::vector<GateResult>& results);
 // "accuracy 0.85 < min 0.9; auc ..." for the failing gates only.
 std::string describe_failures(const std::vector<GateResult>& results);

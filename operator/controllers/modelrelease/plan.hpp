@@ -9,7 +9,16 @@
 // nothing); status keeps only what the cluster cannot show (creation and
 // promotion times, gate results, rejections, pending scale-downs).
 //
-// Safety rules (API.md), each enforced here and tested in
+// plan() runs these steps, each a pure function in its own file:
+//   revision_set  records from status, repaired from the cluster;
+//   target        the revision spec asks for, its record, superseded others;
+//   candidate     the verdict on that revision (rules 3 and 4);
+//   traffic       which revision each Service selects (rules 1 and 2);
+//   history       scale-downs after the delay, pruning (rule 5);
+//   services, release_status  the Service writes and the new status.
+//
+// The safety rules (docs/concepts.md, "The safety rules and how each is
+// kept"; fields and Events in docs/api-reference.md), each tested in
 // tests/controllers/modelrelease_plan_test.cpp:
 //   1. the active Service selects only a fully available revision;
 //   2. the preview Service moves to a revision only once it has a ready pod

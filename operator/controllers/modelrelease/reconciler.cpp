@@ -1,31 +1,29 @@
 #include "operator/controllers/modelrelease/reconciler.hpp"
 
 #include "operator/api/modelrelease.hpp"
-#include "operator/controllers/modelrelease/workloads.hpp"
-#include "operator/controllers/modelrelease/write_failure.hpp"
-#include "operator/controllers/owner.hpp"
-#include "operator/kube/errors.hpp"
+#include "operator/controllers/modelrelease/release_status.hpp"
 #include "operator/kube/object_meta.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 
 namespace {
-// A Service write the plan needs was refused; reported in status, retried.
-struct ServiceWriteError {
-  std::string service;
-  std::string message;
-};
-
+// A create that met something the cache did not show is planned again with
+// what it learnt; each round learns something, and a third one still
+// stopped says the view is too stale to go on.
+constexpr int kApplyRounds = 3;
+// How soon to look again after a round that wrote nothing on a stale view.
+constexpr std::chrono::seconds kStaleViewRetry{1};
 }  // namespace
 
-Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecorder& recorder,
+Reconciler::Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& events,
                        const util::Clock& clock)
-    : client_(client),
-      caches_(caches),
-      recorder_(recorder),
-      status_writer_(client, kube::resources::kModelReleases, clock),
-      clock_(clock),
-      log_(runtime::Logger().with({{"controller", "modelrelease"}})) {}
+    : caches_(caches),
+      events_(events),
+      status_writer_(writer, kube::resources::kModelReleases, clock),
+      service_patches_(clock),
+      executor_(writer, {service_patches_, deleted_deployments_, deleted_services_},
+                runtime::Logger().with({{"controller", "modelrelease"}})),
+      clock_(clock) {}
 
 Observed Reconciler::observe(const Json& release) const {
   const std::string& ns = kube::meta_string(release, "namespace");
@@ -47,100 +45,19 @@ Observed Reconciler::observe(const Json& release) const {
   return o;
 }
 
-Reconciler::Outcome Reconciler::apply_writes(const Json& release, const Plan& plan,
-                                             Observed& observed) {
-  const std::string& ns = kube::meta_string(release, "namespace");
-  const std::string& name = kube::meta_string(release, "name");
-  const api::ReleaseSpec spec = api::parse_release_spec(release);
-  const auto log = log_.with({{"namespace", ns}, {"name", name}});
-  const auto scale = [&](const Scale& s) {
-    client_.patch(kube::resources::kDeployments, ns, s.deployment, kube::PatchType::Merge,
-                  {{"spec", {{"replicas", s.replicas}}}});
-    log.info("scaled", {{"deployment", s.deployment}, {"replicas", std::to_string(s.replicas)}});
-  };
-
-  for (const auto& d : plan.create_deployments) {
-    try {
-      client_.create(kube::resources::kDeployments, ns, d);
-      log.info("created Deployment", {{"deployment", kube::meta_string(d, "name")}});
-    } catch (const kube::ApiError& e) {
-      const std::string& deployment = kube::meta_string(d, "name");
-      const std::string revision =
-          d.value("/metadata/labels"_json_pointer, Json::object()).value("cd4ml.io/revision", "");
-      if (kube::is_already_exists(e)) {
-        // Ours, created before a restart and not yet in the cache: next round sees it.
-        const auto live = client_.try_get(kube::resources::kDeployments, ns, deployment);
-        if (!live || is_controlled_by(*live, kube::meta_string(release, "uid"))) {
-          return Outcome::CacheBehind;
-        }
-        // Someone else's, under the name this revision needs: never touched,
-        // and said in status instead of retried quietly forever.
-        observed.create_failures[revision] = {
-            true,
-            "a Deployment of that name already exists and is not controlled by this "
-            "release; it is left as it is"};
-        log.warn("Deployment name taken", {{"deployment", deployment}});
-        return Outcome::Replan;
-      }
-      // Refused (invalid template, admission webhook, quota, RBAC): the plan
-      // must say so in status rather than fail silently.
-      const bool permanent =
-          e.kind() == kube::ErrorKind::Invalid || e.kind() == kube::ErrorKind::BadRequest;
-      observed.create_failures[revision] = {permanent, e.user_message()};
-      log.warn("Deployment refused", {{"deployment", deployment}, {"error", e.what()}});
-      return Outcome::Replan;
-    }
-  }
-  for (const auto& s : plan.scale_up) scale(s);
-  for (const auto& w : plan.services) {
-    if (w.create) {
-      try {
-        client_.create(kube::resources::kServices, ns, *w.create);
-      } catch (const kube::ApiError& e) {
-        if (!kube::is_already_exists(e)) throw ServiceWriteError{w.name, e.user_message()};
-        // Not in our labelled cache: most likely someone else's Service.
-        auto live = client_.try_get(kube::resources::kServices, ns, w.name);
-        (w.name == spec.active_service ? observed.active_service : observed.preview_service) = live;
-        return Outcome::Replan;
-      }
-    } else {
-      Json patch = selector_patch(name, w.revision);
-      if (w.ports) patch["spec"]["ports"] = *w.ports;
-      const std::optional<Json>& cached =
-          w.name == spec.active_service ? observed.active_service : observed.preview_service;
-      try {
-        const Json response =
-            client_.patch(kube::resources::kServices, ns, w.name, kube::PatchType::Merge, patch);
-        if (cached) service_patches_.sent(*cached, patch, response);
-      } catch (const kube::ApiError& e) {
-        // Gone meanwhile: the cache will say so; plain retry.
-        if (kube::is_not_found(e)) throw;
-        throw ServiceWriteError{w.name, e.user_message()};
-      }
-    }
-    log.info("Service selects revision", {{"service", w.name}, {"revision", w.revision}});
-  }
-  for (const auto& s : plan.scale_down) scale(s);
-  const std::string release_key = runtime::object_key(ns, name);
-  const auto remove = [&](const kube::ResourceType& type, const std::string& object,
-                          const std::vector<Json>& cached, runtime::DeleteMemo& memo) {
-    try {
-      client_.remove(type, ns, object, {"Background", {}, {}});
-      log.info("deleted", {{"kind", type.kind}, {"object", object}});
-    } catch (const kube::ApiError& e) {
-      if (!kube::is_not_found(e)) throw;
-    }
-    for (const auto& o : cached) {
-      if (kube::meta_string(o, "name") == object) memo.sent(release_key, o);
-    }
-  };
-  for (const auto& d : plan.delete_deployments) {
-    remove(kube::resources::kDeployments, d, observed.deployments, deleted_deployments_);
-  }
-  for (const auto& svc : plan.delete_services) {
-    remove(kube::resources::kServices, svc, observed.owned_services, deleted_services_);
-  }
-  return Outcome::Applied;
+runtime::Result Reconciler::report_service_refused(const Json& release,
+                                                   const WriteOutcome& outcome) {
+  // Only that in status: the plan's status assumed the write. The plan's
+  // Events are left for the retry to decide again, as some describe the
+  // write that failed.
+  const std::string message = "writing Service " + outcome.service + " failed: " + outcome.message;
+  events_.record(release, "Warning", kServiceWriteFailed, message);
+  const Json old_status = release.value("status", Json::object());
+  const Json status = service_write_failed_status(
+      old_status, release.value("/metadata/generation"_json_pointer, 0L), outcome.service,
+      outcome.message, clock_.wall_now());
+  if (status != old_status) status_writer_.write(release, status);
+  return runtime::Result::failed(message);
 }
 
 runtime::Result Reconciler::reconcile(const runtime::Request& request) {
@@ -172,30 +89,15 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
     if (auto patch = service_patches_.unseen(**s)) (*s)->merge_patch(*patch);
   }
   Plan p = plan(observed);
-  // A create that met something the cache did not show (a foreign Service, a
-  // refused Deployment) is fed back and planned again; bounded, as each
-  // round adds what it learnt to `observed`.
-  for (int round = 0;; ++round) {
-    Outcome outcome = Outcome::Applied;
-    try {
-      outcome = apply_writes(release, p, observed);
-    } catch (const ServiceWriteError& e) {
-      // Say why in status (only that: the plan's status assumed the write)
-      // and retry with backoff. The plan's Events are left for the retry to
-      // decide again, as some describe the write that failed.
-      const std::string message = "writing Service " + e.service + " failed: " + e.message;
-      recorder_.record(release, "Warning", kServiceWriteFailed, message);
-      const Json old_status = release.value("status", Json::object());
-      const Json status = service_write_failed_status(
-          old_status, release.value("/metadata/generation"_json_pointer, 0L), e.service, e.message,
-          clock_.wall_now());
-      if (status != old_status) status_writer_.write(release, status);
-      return runtime::Result::failed(message);
+  for (int round = 1;; ++round) {
+    const WriteOutcome outcome = executor_.apply(release, p, observed);
+    if (outcome.kind == WriteOutcome::Kind::Applied) break;
+    if (outcome.kind == WriteOutcome::Kind::ServiceRefused) {
+      return report_service_refused(release, outcome);
     }
-    if (outcome == Outcome::Applied) break;
     // The cache is behind our own create: write nothing more on this stale view.
-    if (outcome == Outcome::CacheBehind || round == 2) {
-      return runtime::Result::requeue_after(std::chrono::seconds(1));
+    if (outcome.kind == WriteOutcome::Kind::CacheBehind || round == kApplyRounds) {
+      return runtime::Result::requeue_after(kStaleViewRetry);
     }
     p = plan(observed);
   }
@@ -203,7 +105,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // write below meets a conflict (a retry after a conflict re-decides a
   // status-only transition and records it again; the recorder folds repeats
   // into a count).
-  for (const auto& e : p.events) recorder_.record(release, e.type, e.reason, e.message);
+  for (const auto& e : p.events) events_.record(release, e.type, e.reason, e.message);
   if (p.status) status_writer_.write(release, *p.status);
   for (const auto& [revision, failure] : observed.create_failures) {
     // Transient refusals (quota, RBAC, webhooks down) are retried with

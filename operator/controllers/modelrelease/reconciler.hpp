@@ -1,13 +1,14 @@
 #pragma once
 // Observe -> plan -> apply for one ModelRelease. The executor applies the
 // plan's writes in order (creates, scale-ups, Service switches, scale-downs,
-// deletes, status, Events) and stops at the first failure, so a later write
-// never happens without the earlier ones it relies on.
+// deletes) and stops at the first failure, so a later write never happens
+// without the earlier ones it relies on; then Events, then status.
 
+#include "operator/controllers/modelrelease/executor.hpp"
 #include "operator/controllers/modelrelease/plan.hpp"
-#include "operator/kube/client.hpp"
+#include "operator/kube/writer.hpp"
 #include "operator/runtime/delete_memo.hpp"
-#include "operator/runtime/event_recorder.hpp"
+#include "operator/runtime/event_sink.hpp"
 #include "operator/runtime/logging.hpp"
 #include "operator/runtime/patch_memo.hpp"
 #include "operator/runtime/reconciler.hpp"
@@ -29,32 +30,24 @@ struct Caches {
 
 class Reconciler final : public runtime::Reconciler {
  public:
-  Reconciler(kube::Client& client, Caches caches, runtime::EventRecorder& recorder,
+  Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& events,
              const util::Clock& clock);
 
   runtime::Result reconcile(const runtime::Request& request) override;
 
  private:
   Observed observe(const Json& release) const;
-  enum class Outcome {
-    Applied,      // every object write succeeded
-    Replan,       // a create taught us something (now in observed): plan again
-    CacheBehind,  // our own earlier create is not in the cache yet
-  };
-  // Applies everything but status and events, stopping at the first create
-  // that cannot go ahead.
-  Outcome apply_writes(const Json& release, const Plan& plan, Observed& observed);
+  // Says in status why a Service write was refused; the key is retried.
+  runtime::Result report_service_refused(const Json& release, const WriteOutcome& outcome);
 
-  kube::Client& client_;
   Caches caches_;
-  runtime::EventRecorder& recorder_;
+  runtime::EventSink& events_;
   runtime::StatusWriter status_writer_;
   runtime::PatchMemo service_patches_;
-  // Deleted, still in the cache: planned from as gone (a second DELETE otherwise).
   runtime::DeleteMemo deleted_deployments_;
   runtime::DeleteMemo deleted_services_;
+  Executor executor_;
   const util::Clock& clock_;
-  runtime::Logger log_;
 };
 
 }  // namespace cd4ml::controllers::modelrelease

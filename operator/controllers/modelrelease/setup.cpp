@@ -21,7 +21,7 @@ void setup(runtime::Manager& manager) {
   });
 
   auto& controller = manager.add_controller(
-      "modelrelease", std::make_unique<Reconciler>(manager.client(),
+      "modelrelease", std::make_unique<Reconciler>(manager.writer(),
                                                    Caches{releases.store(), runs.store(),
                                                           deployments.store(), services.store()},
                                                    manager.recorder(), manager.clock()));

@@ -86,7 +86,7 @@ Json build_deployment(const Json& release, const api::ReleaseSpec& spec, const R
   Json metadata =
       owned_metadata(release, deployment_name(release_name, model.revision), deployment_labels);
   metadata["annotations"] = {{kLineageAnnotation, model.lineage.dump()},
-                             {"cd4ml.io/model-uri", model.uri}};
+                             {kModelUriAnnotation, model.uri}};
   return {{"apiVersion", "apps/v1"},
           {"kind", "Deployment"},
           {"metadata", metadata},
@@ -134,6 +134,12 @@ bool ports_differ(const Json& service, const Json& ports) {
 Json selector_patch(const std::string& release, const std::string& revision) {
   return {{"spec",
            {{"selector", {{api::label::kRelease, release}, {api::label::kRevision, revision}}}}}};
+}
+
+Json lineage_of(const Json& deployment) {
+  const Json annotations = deployment.value("/metadata/annotations"_json_pointer, Json::object());
+  const Json lineage = Json::parse(annotations.value(kLineageAnnotation, "{}"), nullptr, false);
+  return lineage.is_object() ? lineage : Json::object();
 }
 
 std::string selected_revision(const Json& service) {

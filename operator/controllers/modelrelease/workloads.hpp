@@ -15,6 +15,7 @@ using Json = nlohmann::json;
 // revision to fall back to). Never a revision id (those are 10 hex characters).
 inline constexpr const char* kNoRevision = "none";
 inline constexpr const char* kLineageAnnotation = "cd4ml.io/lineage";
+inline constexpr const char* kModelUriAnnotation = "cd4ml.io/model-uri";
 
 struct RevisionModel {
   std::string revision;
@@ -39,6 +40,9 @@ Json service_ports(const api::ReleaseSpec& spec);
 // True when a Service's port or targetPort differs from `ports`.
 bool ports_differ(const Json& service, const Json& ports);
 Json selector_patch(const std::string& release, const std::string& revision);
+
+// The lineage a revision's Deployment carries (an object; empty when it has none).
+Json lineage_of(const Json& deployment);
 
 // The revision a Service selects ("" when none).
 std::string selected_revision(const Json& service);

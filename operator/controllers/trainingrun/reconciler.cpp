@@ -13,12 +13,12 @@ namespace {
 constexpr auto kConflictRecheck = std::chrono::seconds(30);
 }  // namespace
 
-Reconciler::Reconciler(kube::Client& client, Caches caches, runtime::EventRecorder& recorder,
+Reconciler::Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& events,
                        const util::Clock& clock)
-    : client_(client),
+    : writer_(writer),
       caches_(caches),
-      recorder_(recorder),
-      status_writer_(client, kube::resources::kTrainingRuns, clock),
+      events_(events),
+      status_writer_(writer, kube::resources::kTrainingRuns, clock),
       clock_(clock),
       log_(runtime::Logger().with({{"controller", "trainingrun"}})) {}
 
@@ -56,20 +56,20 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   std::optional<Json> job;
   if (auto cached_job = caches_.jobs.get(request.ns, request.name)) job = *cached_job;
   if (!job && !run.value("/status/jobName"_json_pointer, std::string()).empty()) {
-    job = client_.try_get(kube::resources::kJobs, request.ns, request.name);
+    job = writer_.try_get(kube::resources::kJobs, request.ns, request.name);
   }
 
   Plan p = plan(observe(run, std::move(job)));
   std::optional<CreateFailure> failure;
   if (p.create_job) {
     try {
-      client_.create(kube::resources::kJobs, request.ns, *p.create_job);
+      writer_.create(kube::resources::kJobs, request.ns, *p.create_job);
       log.info("created training Job", {{"job", request.name}});
     } catch (const kube::ApiError& e) {
       if (kube::is_already_exists(e)) {
         // Not in our cache: either our own create the cache has not seen yet,
         // or someone else's Job. Decide on the live object.
-        p = plan(observe(run, client_.try_get(kube::resources::kJobs, request.ns, request.name)));
+        p = plan(observe(run, writer_.try_get(kube::resources::kJobs, request.ns, request.name)));
         if (p.create_job) return runtime::Result::requeue_after(std::chrono::seconds(1));
       } else {
         // Refused: say why in status (and fail the run if it can never work).
@@ -84,7 +84,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
     }
   }
   // Events before the status write: see the ModelRelease reconciler.
-  for (const auto& e : p.events) recorder_.record(run, e.type, e.reason, e.message);
+  for (const auto& e : p.events) events_.record(run, e.type, e.reason, e.message);
   if (p.status) {
     // A PUT with a resourceVersion: if the run changed meanwhile the server
     // answers 409 and the key is retried on fresh data, so a stale cache can

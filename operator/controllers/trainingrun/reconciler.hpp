@@ -5,8 +5,8 @@
 // must not look like a deleted Job).
 
 #include "operator/controllers/trainingrun/plan.hpp"
-#include "operator/kube/client.hpp"
-#include "operator/runtime/event_recorder.hpp"
+#include "operator/kube/writer.hpp"
+#include "operator/runtime/event_sink.hpp"
 #include "operator/runtime/logging.hpp"
 #include "operator/runtime/reconciler.hpp"
 #include "operator/runtime/status_writes.hpp"
@@ -23,7 +23,7 @@ struct Caches {
 
 class Reconciler final : public runtime::Reconciler {
  public:
-  Reconciler(kube::Client& client, Caches caches, runtime::EventRecorder& recorder,
+  Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& events,
              const util::Clock& clock);
 
   runtime::Result reconcile(const runtime::Request& request) override;
@@ -31,9 +31,9 @@ class Reconciler final : public runtime::Reconciler {
  private:
   Observed observe(const Json& run, std::optional<Json> job) const;
 
-  kube::Client& client_;
+  kube::Writer& writer_;
   Caches caches_;
-  runtime::EventRecorder& recorder_;
+  runtime::EventSink& events_;
   runtime::StatusWriter status_writer_;
   const util::Clock& clock_;
   runtime::Logger log_;

@@ -13,7 +13,7 @@ void setup(runtime::Manager& manager) {
   auto& pods = manager.informer(kube::resources::kPods, ours);
 
   auto& controller = manager.add_controller(
-      "trainingrun", std::make_unique<Reconciler>(manager.client(),
+      "trainingrun", std::make_unique<Reconciler>(manager.writer(),
                                                   Caches{runs.store(), jobs.store(), pods.store()},
                                                   manager.recorder(), manager.clock()));
   controller.for_primary(runs);

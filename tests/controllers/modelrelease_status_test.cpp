@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "operator/api/conditions.hpp"
-#include "operator/controllers/modelrelease/write_failure.hpp"
+#include "operator/controllers/modelrelease/release_status.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 namespace {

@@ -1,0 +1,70 @@
+#pragma once
+// The verdict on a release's candidate (the revision spec asks for, while it
+// is not the active one): what to do with its Deployment and what becomes of
+// it in this reconcile, as a value. Pure: the planner records it and turns
+// it into writes and Events.
+//
+// The candidate's own rules live here: gates before any pod starts (rule 3),
+// the progress deadline (rule 4), the promote and abort annotations. Which
+// revision the Services select is decided in traffic.hpp, from this verdict.
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "operator/api/modelrelease.hpp"
+#include "operator/api/revision_record.hpp"
+#include "operator/controllers/create_failure.hpp"
+#include "operator/controllers/event_spec.hpp"
+
+namespace cd4ml::controllers::modelrelease {
+
+using Json = nlohmann::json;
+
+struct CandidateInput {
+  const api::RevisionRecord& record;    // in state Preview
+  const Json* deployment;               // its Deployment; null when there is none
+  const api::RevisionRecord* active;    // the active revision's record; null when none
+  const CreateFailure* create_failure;  // its Deployment create refused in this reconcile
+  const api::ReleaseSpec& spec;
+  const std::string& release;  // the release's name
+  const Json& annotations;     // the release's, for cd4ml.io/promote and cd4ml.io/abort
+  std::chrono::system_clock::time_point now;
+};
+
+struct CandidateVerdict {
+  enum class Kind {
+    Reject,          // its gates failed (rule 3)
+    Abort,           // abort annotation, refused for good, or past its deadline (rule 4)
+    RetryCreate,     // its Deployment was refused for now: retried until the deadline
+    Wait,            // not available yet: look again by the deadline
+    AwaitPromotion,  // available at previewReplicas; waits for cd4ml.io/promote
+    Promote,         // available at full size and promotion allowed: ready to go live
+  };
+  // What its Deployment needs first, whatever the outcome.
+  enum class Workload { Keep, Create, Scale };
+
+  Kind kind = Kind::Wait;
+  Workload workload = Workload::Keep;
+  int replicas = 0;                // Create, Scale: the size
+  bool restart_progress = false;   // a scale-up for promotion opens a new progress window
+  bool rollback = false;           // Promote: back to a revision that served before
+  Json gates;                      // results to record; null when gates were not reached
+  std::string reason;              // Reject, Abort, RetryCreate
+  std::string message;             // for the record and status
+  std::optional<EventSpec> event;  // what to tell
+  std::optional<std::chrono::system_clock::time_point> look_again_at;  // Wait, RetryCreate
+
+  // It ends the rollout of this revision: recorded as Rejected or Aborted.
+  bool finished() const { return kind == Kind::Reject || kind == Kind::Abort; }
+};
+
+CandidateVerdict evaluate_candidate(const CandidateInput& in);
+
+// What the verdict changes in the candidate's record: its gate results, a
+// new progress window, or its end (Rejected, Aborted) and why.
+void mark_verdict(api::RevisionRecord& record, const CandidateVerdict& verdict,
+                  std::chrono::system_clock::time_point now);
+
+}  // namespace cd4ml::controllers::modelrelease
