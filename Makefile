@@ -18,12 +18,12 @@ help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
 	@echo "other targets: setup build unit asan e2e cluster-up cluster-down bench lint tidy format clean"
 
-## Installs system packages (Debian) and builds the pinned control-plane binaries and Helm into the cache.
+## Installs system packages (Debian) and builds the pinned control-plane binaries, Prometheus and Helm into the cache.
 setup: deps toolchain
 deps:
 	@.ci/install-deps
 toolchain:
-	@e2e/scripts/build-toolchain.sh etcd kwok kubernetes helm servicemonitor-crd >/dev/null
+	@e2e/scripts/build-toolchain.sh etcd kwok kubernetes prometheus helm servicemonitor-crd >/dev/null
 
 $(BUILD_DIR)/build.ninja $(BUILD_DIR)/Makefile:
 	@cmake -S . -B $(BUILD_DIR) -G "$(CMAKE_GENERATOR)" >/dev/null

@@ -3,12 +3,13 @@
 # pinned version, into a cache outside the repository. A warm call only checks
 # stamps and returns.
 #
-#   build-toolchain.sh [kubernetes|kubernetes-node|etcd|kwok|helm|servicemonitor-crd ...]
+#   build-toolchain.sh [kubernetes|kubernetes-node|etcd|kwok|helm|prometheus|servicemonitor-crd ...]
 #                                  (default: the control plane: etcd kwok kubernetes)
 #
 # kubernetes-node is the real node's kubelet and kube-proxy, from the same
 # module and version as the control plane (its own stamp, so a cluster
-# without a real node never builds them).
+# without a real node never builds them). prometheus is prometheus and
+# promtool (cluster-up.sh starts Prometheus beside the control plane).
 #
 # Prints nothing but the cache's bin directory on stdout, so callers can do
 #   bin=$(e2e/scripts/build-toolchain.sh)
@@ -31,19 +32,31 @@ log() { echo "build-toolchain: $*" >&2; }
 # A component's stamp is the hash of what goes into its build: module files,
 # pinned versions, ldflags, tags and packages. A version bump or a flag change
 # rebuilds that component; editing the rest of this script rebuilds nothing.
+# The components that came first hash versions.sh only up to its "---- Pins
+# from here on" line; those pinned below it hash all of it, so a later pin
+# (Prometheus) rebuilds nothing but itself, and clones that share the cache
+# with and without it do not rebuild each other's Kubernetes.
 build_stamp() {
-  local module=$1
-  shift
-  { cat "$toolchain/$module"/go.mod "$toolchain/$module"/go.sum "$here/versions.sh"
-    printf '%s\n' "$GO_BUILD_TAGS" "$@"; } | sha256sum | cut -c1-16
+  local module=$1 versions=$2 tags=$3
+  shift 3
+  { cat "$toolchain/$module"/go.mod "$toolchain/$module"/go.sum
+    if [ "$versions" = all ]; then
+      cat "$here/versions.sh"
+    else
+      sed '/^# ---- Pins from here on/,$d' "$here/versions.sh"
+    fi
+    printf '%s\n' "$tags" "$@"; } | sha256sum | cut -c1-16
 }
 
 # build_component <module dir> <stamp name> <ldflags> <package=output ...>
+# Tags are GO_BUILD_TAGS unless BUILD_TAGS is set; PINNED_BELOW=1 marks a
+# component pinned below versions.sh's "---- Pins from here on" line.
 build_component() {
-  local module=$1 name=$2 ldflags=$3
+  local module=$1 name=$2 ldflags=$3 tags=${BUILD_TAGS:-$GO_BUILD_TAGS} versions=head
+  [ "${PINNED_BELOW:-0}" = 0 ] || versions=all
   shift 3
   local stamp_file="$cache_root/stamps/$name" want
-  want=$(build_stamp "$module" "$ldflags" "$@")
+  want=$(build_stamp "$module" "$versions" "$tags" "$ldflags" "$@")
   local missing=0 spec
   for spec in "$@"; do [ -x "$bin_dir/${spec#*=}" ] || missing=1; done
   if [ "$missing" = 0 ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$want" ]; then
@@ -54,7 +67,7 @@ build_component() {
     local pkg=${spec%=*} out=${spec#*=} start=$SECONDS
     log "building $out from $pkg (cold builds take minutes)"
     (cd "$toolchain/$module" && CGO_ENABLED=0 go build -trimpath \
-      -tags "$GO_BUILD_TAGS" -ldflags "$ldflags" -o "$bin_dir/$out.tmp" "$pkg")
+      -tags "$tags" -ldflags "$ldflags" -o "$bin_dir/$out.tmp" "$pkg")
     mv "$bin_dir/$out.tmp" "$bin_dir/$out"
     log "built $out in $((SECONDS - start))s"
   done
@@ -77,6 +90,18 @@ kube_ldflags() {
 helm_ldflags() {
   local pkg=helm.sh/helm/v3/internal/version
   echo "-s -w -X $pkg.version=$HELM_VERSION -X $pkg.gitTreeState=clean"
+}
+
+# Prometheus prints this version and build context (`prometheus --version`,
+# its build_info metric); the revision is the module's tag, as the module
+# carries no commit.
+prometheus_ldflags() {
+  local pkg=github.com/prometheus/common/version minor=${PROMETHEUS_VERSION#v0.} patch
+  patch=${minor#*.}
+  minor=${minor%%.*}
+  echo "-s -w -X $pkg.Version=$((minor / 100)).$((minor % 100)).$patch" \
+    "-X $pkg.Revision=$PROMETHEUS_VERSION -X $pkg.Branch=HEAD" \
+    "-X $pkg.BuildUser=cd4ml-build-toolchain -X $pkg.BuildDate=19700101-00:00:00"
 }
 
 # The ServiceMonitor CRD of the release pinned in toolchain/prometheus-operator,
@@ -119,6 +144,11 @@ for c in "${components[@]}"; do
       build_component kwok "kwok-$KWOK_VERSION" "-s -w" sigs.k8s.io/kwok/cmd/kwok=kwok ;;
     helm)
       build_component helm "helm-$HELM_VERSION" "$(helm_ldflags)" helm.sh/helm/v3/cmd/helm=helm ;;
+    prometheus)
+      PINNED_BELOW=1 BUILD_TAGS=$PROMETHEUS_BUILD_TAGS \
+        build_component prometheus "prometheus-$PROMETHEUS_VERSION" "$(prometheus_ldflags)" \
+        github.com/prometheus/prometheus/cmd/prometheus=prometheus \
+        github.com/prometheus/prometheus/cmd/promtool=promtool ;;
     servicemonitor-crd)
       fetch_servicemonitor_crd ;;
     *) log "unknown component $c"; exit 2 ;;

@@ -11,8 +11,8 @@
 #   cluster-ctl.sh restart <component>    stop, then start
 #   cluster-ctl.sh env                    print .cluster/env (ports and paths)
 #
-# Components: etcd kube-apiserver kube-controller-manager kube-scheduler kwok,
-# and with the real node: containerd kubelet kube-proxy
+# Components: etcd kube-apiserver kube-controller-manager kube-scheduler kwok
+# prometheus, and with the real node: containerd kubelet kube-proxy
 # Exit status: 0 on success; status exits 1 when a component is down.
 set -euo pipefail
 
@@ -34,6 +34,7 @@ component_port() {
     kube-controller-manager) echo "$CONTROLLER_MANAGER_PORT" ;;
     kube-scheduler) echo "$SCHEDULER_PORT" ;;
     kwok) echo "$KWOK_PORT" ;;
+    prometheus) echo "$PROMETHEUS_PORT" ;;
     containerd) echo - ;;
     kubelet) echo "$KUBELET_PORT" ;;
     kube-proxy) echo "$KUBE_PROXY_HEALTHZ_PORT" ;;

@@ -10,6 +10,7 @@
 #   cmd/<component>      the component's exact command line (sourceable)
 #   pids/<component>.pid, logs/<component>.log
 #   etcd/                etcd's data;  kwok/  kwok's work dir
+#   prometheus/          Prometheus's configuration, TSDB and file_sd targets
 #   bin -> the toolchain cache's bin dir (kubectl, ...)
 
 # shellcheck disable=SC2034  # variables used by the sourcing scripts
@@ -18,9 +19,10 @@ CLUSTER_DIR=${CD4ML_CLUSTER_DIR:-$REPO_ROOT/.cluster}
 SCRIPTS_DIR=$REPO_ROOT/e2e/scripts
 KWOK_DIR=$REPO_ROOT/e2e/kwok
 
-# Start order of the control plane; cluster-down stops in reverse. The real
-# node's components (real-node-lib.sh) come and go with it.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+# Start order of the control plane (and Prometheus, which watches its pods:
+# prometheus-lib.sh); cluster-down stops in reverse. The real node's
+# components (real-node-lib.sh) come and go with it.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok prometheus)
 
 # Deadlines (seconds), overridable for slow machines.
 START_TIMEOUT=${CD4ML_CLUSTER_START_TIMEOUT:-90}
@@ -186,6 +188,7 @@ component_healthy() {
         "https://127.0.0.1:$SCHEDULER_PORT/healthz" 2>/dev/null)" = ok ] ;;
     kwok)
       [ "$(curl -sf --max-time 2 "http://127.0.0.1:$KWOK_PORT/healthz" 2>/dev/null)" = ok ] ;;
+    prometheus) prometheus_healthy ;;
     containerd | kubelet | kube-proxy) real_node_component_healthy "$1" ;;
     *) return 1 ;;
   esac
@@ -250,3 +253,5 @@ pick_ports() {
 
 # shellcheck source-path=SCRIPTDIR source=real-node-lib.sh
 source "$SCRIPTS_DIR/real-node-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=prometheus-lib.sh
+source "$SCRIPTS_DIR/prometheus-lib.sh"

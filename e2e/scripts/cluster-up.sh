@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local Kubernetes control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler and kwok faking Nodes) on 127.0.0.1,
-# and one real node (containerd, kubelet, kube-proxy: real-node-lib.sh) beside
+# kube-controller-manager, kube-scheduler and kwok faking Nodes) and a
+# Prometheus that scrapes its pods (prometheus-lib.sh) on 127.0.0.1, and one
+# real node (containerd, kubelet, kube-proxy: real-node-lib.sh) beside
 # the fake ones, and writes an admin kubeconfig to .cluster/kubeconfig.
 #
 # Idempotent: if the cluster recorded in .cluster/ is running and healthy it
@@ -44,8 +45,8 @@ fi
 # ----------------------------------------------------------------- binaries --
 t_bin=$(now_ms)
 real_node=0
-toolchain=(etcd kwok kubernetes)
-needed=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+toolchain=(etcd kwok kubernetes prometheus)
+needed=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok prometheus)
 if real_node_enabled; then
   real_node=1
   real_node_preflight
@@ -67,7 +68,7 @@ ln -sfn "$bin" "$CLUSTER_DIR/bin"
 kubectl() { "$bin/kubectl" --kubeconfig "$CLUSTER_DIR/kubeconfig" "$@"; }
 
 # -------------------------------------------------------------------- ports --
-nports=$((6 + 4 * real_node))
+nports=$((7 + 4 * real_node))
 mapfile -t ports < <(pick_ports "$nports")
 [ ${#ports[@]} -eq "$nports" ] || die "could not pick free TCP ports on 127.0.0.1"
 cat > "$CLUSTER_DIR/env" <<EOF
@@ -81,20 +82,21 @@ APISERVER_PORT=${ports[2]}
 CONTROLLER_MANAGER_PORT=${ports[3]}
 SCHEDULER_PORT=${ports[4]}
 KWOK_PORT=${ports[5]}
+PROMETHEUS_PORT=${ports[6]}
 REAL_NODE=$real_node
 EOF
 if [ "$real_node" = 1 ]; then
   cat >> "$CLUSTER_DIR/env" << EOF
 REAL_NODE_NAME=$REAL_NODE_NAME
 NODE_IP=$(real_node_ip)
-KUBELET_PORT=${ports[6]}
-KUBELET_HEALTHZ_PORT=${ports[7]}
-KUBE_PROXY_HEALTHZ_PORT=${ports[8]}
-KUBE_PROXY_METRICS_PORT=${ports[9]}
+KUBELET_PORT=${ports[7]}
+KUBELET_HEALTHZ_PORT=${ports[8]}
+KUBE_PROXY_HEALTHZ_PORT=${ports[9]}
+KUBE_PROXY_METRICS_PORT=${ports[10]}
 EOF
 fi
 load_env
-log "ports: etcd $ETCD_CLIENT_PORT/$ETCD_PEER_PORT, apiserver $APISERVER_PORT, controller-manager $CONTROLLER_MANAGER_PORT, scheduler $SCHEDULER_PORT, kwok $KWOK_PORT"
+log "ports: etcd $ETCD_CLIENT_PORT/$ETCD_PEER_PORT, apiserver $APISERVER_PORT, controller-manager $CONTROLLER_MANAGER_PORT, scheduler $SCHEDULER_PORT, kwok $KWOK_PORT, prometheus $PROMETHEUS_PORT"
 
 # ---------------------------------------------------------------------- PKI --
 t_pki=$(now_ms)
@@ -146,6 +148,8 @@ issue scheduler "/CN=system:kube-scheduler" clientAuth
 # kwok gets its own identity, bound by e2e/kwok/rbac.yaml to just what a fleet
 # of kubelets needs (Node/Pod status, pod deletion, Leases, Events).
 issue kwok "/CN=kwok-controller" clientAuth
+# Prometheus's service discovery: list and watch pods (e2e/prometheus/rbac.yaml).
+issue prometheus "/CN=prometheus" clientAuth
 issue front-proxy-client "/CN=front-proxy-client" clientAuth "" front-proxy-ca
 openssl_q genrsa -out "$pki/sa.key" 2048
 openssl_q rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub"
@@ -283,6 +287,9 @@ write_cmd kwok "KWOK_WORKDIR=$CLUSTER_DIR/kwok" -- "$bin/kwok" \
   --node-lease-duration-seconds=0 \
   "${stage_args[@]}"
 
+prometheus_write_config
+prometheus_write_cmd
+
 if [ "$real_node" = 1 ]; then
   # The machine as this cluster found it, for e2e.machine-restored; kept
   # beside the state directory, which cluster-down removes.
@@ -316,11 +323,13 @@ wait_healthy etcd
 [ "$real_node" = 0 ] || launch_component containerd
 launch_component kube-apiserver
 wait_healthy kube-apiserver
-# kwok's permissions, then everything that talks to the apiserver, in parallel.
-kubectl apply -f "$KWOK_DIR/rbac.yaml" > /dev/null
+# kwok's and Prometheus's permissions, then everything that talks to the
+# apiserver, in parallel.
+kubectl apply -f "$KWOK_DIR/rbac.yaml" -f "$REPO_ROOT/e2e/prometheus/rbac.yaml" > /dev/null
 launch_component kube-controller-manager
 launch_component kube-scheduler
 launch_component kwok
+launch_component prometheus
 if [ "$real_node" = 1 ]; then
   wait_healthy containerd
   # The sandbox image must be there before the kubelet starts its first pod.
@@ -371,6 +380,9 @@ real_node_ready() {
 }
 [ "$real_node" = 0 ] || poll "the real node $REAL_NODE_NAME to be Ready" real_node_ready
 poll "ServiceAccount default/default" kubectl get serviceaccount default -n default
+# Last: it was ready long before (0.4 s), but on 2 cores waiting for it
+# earlier only delays the checks above.
+wait_healthy prometheus
 t_run=$(( $(now_ms) - t_run ))
 trap - EXIT
 
@@ -379,5 +391,5 @@ server_version=$(kubectl version -o json | jq -r .serverVersion.gitVersion)
 real_note=", no real node (CD4ML_REAL_NODE=0)"
 [ "$real_node" = 0 ] || real_note=", real node $REAL_NODE_NAME ($NODE_IP) Ready"
 log "cluster up: Kubernetes $server_version at https://127.0.0.1:$APISERVER_PORT, $nodes fake Node(s)$real_note"
-log "kubeconfig: $CLUSTER_DIR/kubeconfig   logs: $CLUSTER_DIR/logs/"
+log "kubeconfig: $CLUSTER_DIR/kubeconfig   logs: $CLUSTER_DIR/logs/   prometheus: http://127.0.0.1:$PROMETHEUS_PORT"
 log "took $(secs $(( $(now_ms) - t_start )))s (toolchain check $(secs "$t_bin")s, PKI $(secs "$t_pki")s, start and wait $(secs "$t_run")s)"

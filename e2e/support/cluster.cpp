@@ -1,5 +1,6 @@
 #include "cluster.hpp"
 
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -16,6 +17,15 @@ std::filesystem::path kubeconfig_path() {
 
 std::filesystem::path kubectl_path() {
   return source_dir() / ".cluster" / "bin" / "kubectl";
+}
+
+std::string cluster_env(const std::string& key) {
+  std::ifstream in(source_dir() / ".cluster" / "env");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + "=", 0) == 0) return line.substr(key.size() + 1);
+  }
+  return {};
 }
 
 std::filesystem::path test_log_dir() {

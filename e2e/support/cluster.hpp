@@ -25,6 +25,8 @@ using namespace std::chrono_literals;
 std::filesystem::path source_dir();
 std::filesystem::path kubeconfig_path();
 std::filesystem::path kubectl_path();
+// A KEY=VALUE of .cluster/env (ports, REAL_NODE, ...); "" when absent.
+std::string cluster_env(const std::string& key);
 // Where tests put their logs (operator output): <build>/e2e-logs/<test name>.
 std::filesystem::path test_log_dir();
 

@@ -1,6 +1,5 @@
 #include "kube_session.hpp"
 
-#include <fstream>
 #include <regex>
 
 namespace cd4ml::e2e {
@@ -14,14 +13,9 @@ void cluster_ctl(const std::vector<std::string>& args) {
 
 namespace {
 std::string etcd_url() {
-  std::ifstream env(source_dir() / ".cluster" / "env");
-  std::string line;
-  while (std::getline(env, line)) {
-    if (line.rfind("ETCD_CLIENT_PORT=", 0) == 0) {
-      return "http://127.0.0.1:" + line.substr(std::string("ETCD_CLIENT_PORT=").size());
-    }
-  }
-  throw std::runtime_error("no ETCD_CLIENT_PORT in .cluster/env");
+  const std::string port = cluster_env("ETCD_CLIENT_PORT");
+  if (port.empty()) throw std::runtime_error("no ETCD_CLIENT_PORT in .cluster/env");
+  return "http://127.0.0.1:" + port;
 }
 
 Json etcd_post(const std::string& path, const Json& body) {

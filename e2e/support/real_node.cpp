@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "cluster.hpp"
 
 namespace cd4ml::e2e {
@@ -12,16 +10,6 @@ namespace {
 
 std::filesystem::path build_image_script() {
   return source_dir() / "e2e" / "images" / "build-image.sh";
-}
-
-// KEY=VALUE lines of .cluster/env.
-std::string cluster_env(const std::string& key) {
-  std::ifstream in(source_dir() / ".cluster" / "env");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + "=", 0) == 0) return line.substr(key.size() + 1);
-  }
-  return {};
 }
 
 }  // namespace
@@ -88,6 +76,14 @@ void wait_for_proxy_rules(const std::string& ip) {
 std::string cluster_ip(const std::string& ns, const std::string& service) {
   const auto svc = get_json("service", ns, service);
   return svc ? svc->value("/spec/clusterIP"_json_pointer, std::string()) : std::string();
+}
+
+void EchoReleaseFixture::SetUp() {
+  require_real_node();
+  if (HasFatalFailure()) return;
+  import_images({"echo-server"});
+  if (HasFatalFailure()) return;
+  ReleaseFixture::SetUp();
 }
 
 }  // namespace cd4ml::e2e

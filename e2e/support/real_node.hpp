@@ -1,11 +1,13 @@
 #pragma once
 // What tests on the local cluster's real node share: the check that there is
 // one (a test that needs it fails, with the same words as cluster-up, when
-// the cluster runs without it), the images built for it, and pod templates
-// that land on it.
+// the cluster runs without it), the images built for it, pod templates that
+// land on it, and a release fixture for the echo server there.
 
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "modelrelease_fixture.hpp"
 
 namespace cd4ml::e2e {
 
@@ -32,5 +34,12 @@ std::string cluster_ip(const std::string& ns, const std::string& service);
 // happens to reuse its source port follows that entry instead of the rules
 // (and times out) for as long as the entry lives (120 s).
 void wait_for_proxy_rules(const std::string& ip);
+
+// ReleaseFixture for releases of the echo-server image on the real node: its
+// SetUp fails the test without a real node and imports the image first.
+class EchoReleaseFixture : public ReleaseFixture {
+ protected:
+  void SetUp() override;
+};
 
 }  // namespace cd4ml::e2e

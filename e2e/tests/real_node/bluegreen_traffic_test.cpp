@@ -22,16 +22,8 @@ using std::chrono::system_clock;
 constexpr int kReplicas = 2;
 constexpr int kScaleDownDelay = 3;
 
-class RealTraffic : public ReleaseFixture {
+class RealTraffic : public EchoReleaseFixture {
  protected:
-  void SetUp() override {
-    require_real_node();
-    if (HasFatalFailure()) return;
-    import_images({"echo-server"});
-    if (HasFatalFailure()) return;
-    ReleaseFixture::SetUp();
-  }
-
   static Json model(const std::string& version) {
     return {{"uri", "file:///models/echo/" + version}, {"version", version}};
   }
