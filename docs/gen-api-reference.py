@@ -286,11 +286,9 @@ def code_events(kind):
         constants.update(re.findall(r'constexpr[^=;]*\b(k\w+)\s*=\s*"(\w+)"', header.read_text()))
     for source in sources:
         text = source.read_text()
-        for event_type, reason in re.findall(r'(?:event\(|\{)\s*"(Normal|Warning)"\s*,\s*"(\w+)"',
-                                             text):
-            found.add((reason, event_type))
         for event_type, reason in re.findall(
-                r'\brecord\(\s*\w+\s*,\s*"(Normal|Warning)"\s*,\s*("\w+"|k\w+)', text):
+                r'(?:event\(|\{|\brecord\(\s*\w+\s*,)\s*"(Normal|Warning)"\s*,\s*("\w+"|k\w+)',
+                text):
             if reason.startswith('"'):
                 found.add((reason.strip('"'), event_type))
             elif reason in constants:

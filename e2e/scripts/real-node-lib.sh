@@ -53,6 +53,16 @@ real_node_ip() {
   ip -4 -o addr show scope global 2> /dev/null | awk '{split($4, a, "/"); print a[1]; exit}'
 }
 
+# real_node_owner_alive <cluster dir>: whether a real-node component that
+# cluster started still runs (by its recorded pid and program).
+real_node_owner_alive() {
+  local c
+  for c in "${REAL_NODE_COMPONENTS[@]}"; do
+    (CLUSTER_DIR=$1 component_pid "$c" > /dev/null) && return 0
+  done
+  return 1
+}
+
 # Checks what the real node needs from the machine, naming the first missing
 # piece. Cheap (no containers are run: real_node_probe_runc does that once the
 # pause binary exists).
@@ -81,7 +91,9 @@ real_node_preflight() {
   if [ -f "$REAL_NODE_OWNER_FILE" ]; then
     local owner
     owner=$(cat "$REAL_NODE_OWNER_FILE")
-    if [ "$owner" != "$CLUSTER_DIR" ] && [ -d "$owner/node" ]; then
+    # Only a live owner counts: a record left by a cluster whose processes
+    # are gone (a machine snapshot, a killed shell) must not block this one.
+    if [ "$owner" != "$CLUSTER_DIR" ] && real_node_owner_alive "$owner"; then
       real_node_die "another local cluster ($owner) runs the machine's real node; stop it first (make cluster-down there)"
     fi
   fi

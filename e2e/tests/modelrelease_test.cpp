@@ -624,10 +624,10 @@ class ModelReleaseStaleCache : public testing::Test {
   KubeSession session_{counted(requests_)};
   util::ManualClock clock_{std::chrono::system_clock::now()};
   runtime::EventRecorder recorder_{session_.transport(), {}, clock_};
-  runtime::Store releases_, runs_, deployments_, services_;
+  runtime::Store releases_, runs_, deployments_, services_, pods_;
   kube::ClientWriter writer_{session_.client()};
   controllers::modelrelease::Reconciler reconciler_{
-      writer_, {releases_, runs_, deployments_, services_}, recorder_, clock_};
+      writer_, {releases_, runs_, deployments_, services_, pods_}, recorder_, clock_};
 };
 
 Json stale_model(const std::string& version, double accuracy) {

@@ -274,6 +274,64 @@ TEST(ModelReleasePlan, CandidateNotAvailableInTimeIsAbortedWithNoTrafficSwitch) 
   EXPECT_EQ(c.status()["revisions"].back()["state"], "Aborted");
 }
 
+TEST(ModelReleasePlan, CandidatePodsThatCannotStartSayWhyInStatusEventsAndTheAbort) {
+  Cluster c;
+  const std::string old_rev = first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string rev = revision_for(c, "bbb");
+  c.step();
+  c.add_waiting_pod(rev, "churn-bbb-1", "ErrImageNeverPull",
+                    "Container image \"cd4ml.local/missing:1\" is not present with pull policy "
+                    "of Never");
+  c.step();
+  EXPECT_EQ(c.phase(), "Progressing");
+  EXPECT_EQ(c.condition("Reconciling", "reason"), "CandidatePodFailing");
+  const std::string message = c.status()["message"];
+  EXPECT_NE(message.find("pod churn-bbb-1: container server: ErrImageNeverPull: Container image "
+                         "\"cd4ml.local/missing:1\""),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("serving revision " + old_rev), std::string::npos) << message;
+  ASSERT_EQ(c.count_events("CandidatePodFailing"), 1);
+  EXPECT_NE(c.last_event("CandidatePodFailing")->message.find("ErrImageNeverPull"),
+            std::string::npos);
+
+  // The kubelet retrying with a new message is not told again; a new reason is.
+  c.pods.back()["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = "again";
+  c.advance(seconds(10));
+  c.step();
+  EXPECT_EQ(c.count_events("CandidatePodFailing"), 1);
+  c.pods.clear();
+  c.add_waiting_pod(rev, "churn-bbb-1", "CreateContainerError", "no such file");
+  c.step();
+  EXPECT_EQ(c.count_events("CandidatePodFailing"), 2);
+
+  c.advance(seconds(110));
+  c.step();
+  EXPECT_EQ(c.selected("churn"), old_rev);
+  EXPECT_EQ(c.phase(), "Degraded");
+  const Json& record = c.status()["revisions"].back();
+  EXPECT_EQ(record["state"], "Aborted");
+  EXPECT_NE(record["message"].get<std::string>().find("CreateContainerError: no such file"),
+            std::string::npos)
+      << record;
+  EXPECT_NE(c.last_event("ProgressDeadlineExceeded")->message.find("CreateContainerError"),
+            std::string::npos);
+}
+
+TEST(ModelReleasePlan, PodsOfOtherRevisionsOrStartingNormallyAreNoTrouble) {
+  Cluster c;
+  const std::string old_rev = first_release(c);
+  c.set_model("bbb", 0.95);
+  const std::string rev = revision_for(c, "bbb");
+  c.step();
+  c.add_waiting_pod(rev, "churn-bbb-1", "ContainerCreating", "");
+  c.add_waiting_pod("someotherrev", "churn-x-1", "ImagePullBackOff", "Back-off pulling image");
+  c.step();
+  EXPECT_EQ(c.condition("Reconciling", "reason"), "RolloutInProgress");
+  EXPECT_FALSE(c.has_event("CandidatePodFailing"));
+}
+
 TEST(ModelReleasePlan, FirstReleaseAbortedLeavesNoServiceSelectingIt) {
   Cluster c;
   const std::string rev = revision_for(c, "aaa");
@@ -622,6 +680,23 @@ TEST(ModelReleasePlanRepairs, ActiveLosingPodsIsReconcilingNotQuietlyCurrent) {
   EXPECT_EQ(c.phase(), "Degraded");
   EXPECT_EQ(c.condition("Ready"), "False");
   EXPECT_EQ(c.condition("Reconciling"), "True");
+}
+
+TEST(ModelReleasePlanRepairs, ActiveRevisionPodsThatCannotRunAreNamedInTheDegradedStatus) {
+  Cluster c;
+  c.active_pods_expected = false;
+  const std::string a = first_release(c);
+  c.pods_up(a, 1);
+  c.add_waiting_pod(a, "churn-aaa-2", "CrashLoopBackOff", "back-off 10s restarting");
+  c.pods.back()["status"]["containerStatuses"][0]["restartCount"] = 3;
+  c.pods.back()["status"]["containerStatuses"][0]["lastState"] = {
+      {"terminated", {{"exitCode", 1}, {"reason", "Error"}, {"message", "model file missing"}}}};
+  c.step();
+  EXPECT_EQ(c.phase(), "Degraded");
+  EXPECT_EQ(c.status()["message"],
+            "active revision " + a +
+                " is not fully available: pod churn-aaa-2: container server: CrashLoopBackOff: "
+                "exited with code 1 (Error): model file missing, restarted 3 times");
 }
 
 TEST(ModelReleasePlanRepairs, RefusedDeploymentIsReportedAndRetriedOrAborted) {

@@ -78,8 +78,9 @@ class ModelReleaseReconciler : public testing::Test {
   util::ManualClock clock_;
   test_support::FakeWriter writer_;
   test_support::RecordingEvents events_;
-  runtime::Store releases_, runs_, deployments_, services_;
-  Reconciler reconciler_{writer_, {releases_, runs_, deployments_, services_}, events_, clock_};
+  runtime::Store releases_, runs_, deployments_, services_, pods_;
+  Reconciler reconciler_{
+      writer_, {releases_, runs_, deployments_, services_, pods_}, events_, clock_};
 };
 
 TEST_F(ModelReleaseReconciler, RefusedDeploymentIsPlannedAgainAndSaidInStatus) {

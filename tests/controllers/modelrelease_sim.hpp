@@ -66,6 +66,7 @@ struct Cluster {
   // Deployment creates the "API server" refuses, by revision.
   std::map<std::string, CreateFailure> refuse;
   std::vector<EventSpec> events;
+  std::vector<Json> pods;  // only what a test puts here: the kubelet's view of them
 
   Observed observe() const {
     Observed o;
@@ -86,6 +87,7 @@ struct Cluster {
       if (svc["metadata"].contains("ownerReferences")) o.owned_services.push_back(svc);
     }
     o.create_failures = refuse;
+    o.pods = pods;
     o.now = now;
     return o;
   }
@@ -209,11 +211,34 @@ struct Cluster {
     return c ? c->value(field, "") : "";
   }
   int replicas(const std::string& revision) { return deployment(revision)["spec"]["replicas"]; }
-  bool has_event(const std::string& reason) const {
-    for (const auto& e : events) {
-      if (e.reason == reason) return true;
+  bool has_event(const std::string& reason) const { return count_events(reason) > 0; }
+  int count_events(const std::string& reason) const {
+    int n = 0;
+    for (const auto& e : events) n += e.reason == reason ? 1 : 0;
+    return n;
+  }
+  const EventSpec* last_event(const std::string& reason) const {
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      if (it->reason == reason) return &*it;
     }
-    return false;
+    return nullptr;
+  }
+  // A pod of `revision` whose container `server` waits for `reason`, as the
+  // kubelet reports one it cannot start.
+  void add_waiting_pod(const std::string& revision, const std::string& name,
+                       const std::string& reason, const std::string& message) {
+    pods.push_back(
+        {{"metadata",
+          {{"name", name},
+           {"namespace", "ml"},
+           {"labels", {{"cd4ml.io/release", "churn"}, {"cd4ml.io/revision", revision}}}}},
+         {"status",
+          {{"phase", "Pending"},
+           {"containerStatuses",
+            Json::array(
+                {{{"name", "server"},
+                  {"ready", false},
+                  {"state", {{"waiting", {{"reason", reason}, {"message", message}}}}}}})}}}});
   }
   void advance(std::chrono::milliseconds d) { now += d; }
   void set_model(const std::string& version, double accuracy) {

@@ -162,6 +162,27 @@ TEST(TrainingRunPlan, RunningPodMovesToRunningOnce) {
   EXPECT_TRUE(plan_for(applied(p, run), make_job(), {make_pod("Running")}).empty());
 }
 
+TEST(TrainingRunPlan, TrainerPodThatCannotStartSaysWhyInTheKubeletsWordsOnce) {
+  const Json run = applied(plan_for(make_run(), std::nullopt), make_run());
+  Json pod = make_pod("Pending");
+  pod["status"]["containerStatuses"][0]["state"] = {
+      {"waiting",
+       {{"reason", "ImagePullBackOff"}, {"message", "Back-off pulling image \"trainer:1\""}}}};
+  const Plan p = plan_for(run, make_job(), {pod});
+  ASSERT_TRUE(p.status);
+  EXPECT_EQ((*p.status)["phase"], "Pending");
+  EXPECT_EQ(condition(*p.status, "Reconciling", "reason"), "PodFailing");
+  EXPECT_EQ(condition(*p.status, "Reconciling", "message"),
+            "the training pod is not running: pod churn-1-x: container trainer: "
+            "ImagePullBackOff: Back-off pulling image \"trainer:1\"");
+  EXPECT_EQ(reasons(p), std::vector<std::string>{"PodFailing"});
+
+  // The kubelet retrying (same pod, container and reason, a new message) is
+  // not told again.
+  pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"] = "Back-off 20s";
+  EXPECT_TRUE(reasons(plan_for(applied(p, run), make_job(), {pod})).empty());
+}
+
 TEST(TrainingRunPlan, RunningNeverGoesBackToPending) {
   Json run = applied(plan_for(make_run(), std::nullopt), make_run());
   run = applied(plan_for(run, make_job(), {make_pod("Running")}), run);

@@ -117,9 +117,14 @@ CandidateVerdict evaluate_candidate(const CandidateInput& in) {
   }
 
   if (dep == nullptr || !fully_available(*dep, want)) {
-    if (in.now >= deadline) return past_deadline(v, in, "");
+    // Aborted with the kubelet's reason, if its pods showed one: "not
+    // available" alone sends the user to the pods to find out why.
+    if (in.now >= deadline) {
+      return past_deadline(v, in, in.pod_trouble ? "; " + in.pod_trouble->describe() : "");
+    }
     v.kind = Kind::Wait;
     v.look_again_at = deadline;
+    if (in.pod_trouble != nullptr) v.pod_trouble = *in.pod_trouble;
     return v;
   }
   v.kind = promote ? Kind::Promote : Kind::AwaitPromotion;

@@ -17,6 +17,7 @@
 #include "operator/api/revision_record.hpp"
 #include "operator/controllers/create_failure.hpp"
 #include "operator/controllers/event_spec.hpp"
+#include "operator/controllers/pod_trouble.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 
@@ -31,6 +32,7 @@ struct CandidateInput {
   const std::string& release;  // the release's name
   const Json& annotations;     // the release's, for cd4ml.io/promote and cd4ml.io/abort
   std::chrono::system_clock::time_point now;
+  const PodTrouble* pod_trouble = nullptr;  // why its pods do not come up; null when none shows
 };
 
 struct CandidateVerdict {
@@ -55,6 +57,7 @@ struct CandidateVerdict {
   std::string message;             // for the record and status
   std::optional<EventSpec> event;  // what to tell
   std::optional<std::chrono::system_clock::time_point> look_again_at;  // Wait, RetryCreate
+  std::optional<PodTrouble> pod_trouble;  // Wait: what keeps its pods from running
 
   // It ends the rollout of this revision: recorded as Rejected or Aborted.
   bool finished() const { return kind == Kind::Reject || kind == Kind::Abort; }

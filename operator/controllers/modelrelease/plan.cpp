@@ -1,6 +1,7 @@
 #include "operator/controllers/modelrelease/plan.hpp"
 
 #include "operator/api/conditions.hpp"
+#include "operator/api/labels.hpp"
 #include "operator/api/modelrelease.hpp"
 #include "operator/controllers/modelrelease/candidate.hpp"
 #include "operator/controllers/modelrelease/history.hpp"
@@ -60,6 +61,17 @@ void plan_conflict(const Release& r, const std::string& message, Json& status, P
   plan.requeue_after = kConflictRecheck;
 }
 
+// Why the pods of `revision` do not come up, if they show it.
+std::optional<PodTrouble> revision_trouble(const Observed& o, const std::string& revision) {
+  if (revision.empty()) return std::nullopt;
+  std::vector<const Json*> pods;
+  for (const auto& pod : o.pods) {
+    const Json labels = pod.value("/metadata/labels"_json_pointer, Json::object());
+    if (labels.value(api::label::kRevision, "") == revision) pods.push_back(&pod);
+  }
+  return find_pod_trouble(pods);
+}
+
 // The candidate's verdict into its record and the plan's writes.
 CandidateVerdict judge_candidate(const Release& r, RevisionSet& revisions, const Target& target,
                                  api::RevisionRecord& record, Plan& plan) {
@@ -67,10 +79,11 @@ CandidateVerdict judge_candidate(const Release& r, RevisionSet& revisions, const
   const Json annotations =
       r.observed.release.value("/metadata/annotations"_json_pointer, Json::object());
   const Json* deployment = revisions.deployment(target.revision);
-  CandidateVerdict verdict =
-      evaluate_candidate({record, deployment, revisions.find(revisions.live),
-                          failure != r.observed.create_failures.end() ? &failure->second : nullptr,
-                          r.spec, r.name, annotations, r.observed.now});
+  const std::optional<PodTrouble> trouble = revision_trouble(r.observed, target.revision);
+  CandidateVerdict verdict = evaluate_candidate(
+      {record, deployment, revisions.find(revisions.live),
+       failure != r.observed.create_failures.end() ? &failure->second : nullptr, r.spec, r.name,
+       annotations, r.observed.now, trouble ? &*trouble : nullptr});
   mark_verdict(record, verdict, r.observed.now);
   if (verdict.workload == CandidateVerdict::Workload::Create) {
     // The target was derived from target.source, so its lineage fits.
@@ -82,6 +95,15 @@ CandidateVerdict judge_candidate(const Release& r, RevisionSet& revisions, const
     scale(plan, deployment, verdict.replicas);
   }
   if (verdict.event) tell(plan, *verdict.event);
+  // Told once per pod, container and reason: the kubelet's retries (and
+  // ErrImagePull turning into ImagePullBackOff and back) are not news.
+  if (verdict.pod_trouble &&
+      r.old_status.value("message", "").find(verdict.pod_trouble->key()) == std::string::npos) {
+    tell(plan, {"Warning", kCandidatePodFailing,
+                "revision " + record.revision + " (model " + record.model_version +
+                    ") is not starting: " + verdict.pod_trouble->describe() +
+                    "; traffic stays where it is"});
+  }
   if (verdict.look_again_at) requeue_at(plan, *verdict.look_again_at, r.observed.now);
   return verdict;
 }
@@ -183,9 +205,13 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
   const std::string create_error =
       verdict && verdict->kind == CandidateVerdict::Kind::RetryCreate ? verdict->message : "";
   const bool awaiting = verdict && verdict->kind == CandidateVerdict::Kind::AwaitPromotion;
+  const std::optional<PodTrouble> live_trouble = revision_trouble(o, revisions.live);
+  const PodTrouble* candidate_trouble =
+      verdict && verdict->pod_trouble ? &*verdict->pod_trouble : nullptr;
   set_release_status(status,
                      {revisions.records, target.revision, revisions.live, traffic.preview, lineage,
-                      target.source, live_deployment, r.spec.replicas, create_error, awaiting},
+                      target.source, live_deployment, r.spec.replicas, create_error, awaiting,
+                      candidate_trouble, live_trouble ? &*live_trouble : nullptr},
                      r.generation, o.now);
   if (target.source.state == ModelSource::State::Failed &&
       r.old_status.value("phase", "") != api::release_phase::kDegraded) {

@@ -52,6 +52,9 @@ struct Observed {
   std::optional<Json> active_service;   // Services of the configured names,
   std::optional<Json> preview_service;  // whoever controls them
   std::vector<Json> owned_services;     // every Service the release controls
+  // Pods labelled with the release's name: why a revision's pods do not come
+  // up (the kubelet's reason) is only on them.
+  std::vector<Json> pods;
   // Deployment creates refused in this reconcile, by revision.
   std::map<std::string, CreateFailure> create_failures;
   std::chrono::system_clock::time_point now;

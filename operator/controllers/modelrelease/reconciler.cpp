@@ -1,5 +1,6 @@
 #include "operator/controllers/modelrelease/reconciler.hpp"
 
+#include "operator/api/labels.hpp"
 #include "operator/api/modelrelease.hpp"
 #include "operator/controllers/modelrelease/release_status.hpp"
 #include "operator/kube/object_meta.hpp"
@@ -15,6 +16,13 @@ constexpr int kApplyRounds = 3;
 constexpr std::chrono::seconds kStaleViewRetry{1};
 }  // namespace
 
+std::vector<std::string> release_of_pod(const Json& pod) {
+  const Json labels = pod.value("/metadata/labels"_json_pointer, Json::object());
+  const std::string release = labels.value(api::label::kRelease, "");
+  if (release.empty()) return {};
+  return {pod.value("/metadata/namespace"_json_pointer, std::string()) + "/" + release};
+}
+
 Reconciler::Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& events,
                        const util::Clock& clock)
     : caches_(caches),
@@ -23,7 +31,9 @@ Reconciler::Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& 
       service_patches_(clock),
       executor_(writer, {service_patches_, deleted_deployments_, deleted_services_},
                 runtime::Logger().with({{"controller", "modelrelease"}})),
-      clock_(clock) {}
+      clock_(clock) {
+  caches_.pods.add_index(kReleasePodIndex, release_of_pod);
+}
 
 Observed Reconciler::observe(const Json& release) const {
   const std::string& ns = kube::meta_string(release, "namespace");
@@ -41,6 +51,10 @@ Observed Reconciler::observe(const Json& release) const {
   if (auto s = caches_.services.get(ns, spec.preview_service)) o.preview_service = *s;
   for (const auto& svc : caches_.services.by_controller_owner(kube::meta_string(release, "uid"))) {
     o.owned_services.push_back(*svc);
+  }
+  for (const auto& pod :
+       caches_.pods.by_index(kReleasePodIndex, ns + "/" + kube::meta_string(release, "name"))) {
+    o.pods.push_back(*pod);
   }
   return o;
 }

@@ -20,12 +20,19 @@ namespace cd4ml::controllers::modelrelease {
 
 // Index of releases by "namespace/trainingRunName" they reference.
 inline constexpr const char* kTrainingRunIndex = "training-run-ref";
+// Pods by "namespace/release" (their cd4ml.io/release label); the
+// Reconciler adds it to its pods store.
+inline constexpr const char* kReleasePodIndex = "release";
+
+// "namespace/release" of a serving pod, from its label; none without one.
+std::vector<std::string> release_of_pod(const Json& pod);
 
 struct Caches {
   runtime::Store& releases;
   runtime::Store& training_runs;
   runtime::Store& deployments;  // labelled cd4ml.io/release
   runtime::Store& services;     // labelled cd4ml.io/release
+  runtime::Store& pods;         // labelled cd4ml.io/release, indexed by kReleasePodIndex
 };
 
 class Reconciler final : public runtime::Reconciler {

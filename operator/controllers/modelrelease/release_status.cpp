@@ -57,7 +57,9 @@ ReleaseCondition release_condition(const ReleaseView& v) {
               false};
     }
     return {rphase::kDegraded, "ActiveUnavailable",
-            "active revision " + v.live + " is not fully available", false};
+            "active revision " + v.live + " is not fully available" +
+                (v.live_trouble ? ": " + v.live_trouble->describe() : std::string()),
+            false};
   }
   if (!v.create_error.empty()) {
     return {waiting_phase, "DeploymentCreateFailed", v.create_error + "; retrying; " + serving,
@@ -68,6 +70,13 @@ ReleaseCondition release_condition(const ReleaseView& v) {
             "revision " + v.target + " is ready in preview; annotate " +
                 std::string(api::annotation::kPromote) + "=" + v.target + " to promote it; " +
                 serving,
+            false};
+  }
+  if (v.candidate_trouble != nullptr) {
+    const api::RevisionRecord* candidate = find(v.records, v.target);
+    return {waiting_phase, kCandidatePodFailing,
+            "revision " + v.target + " (model " + version_of(candidate) +
+                ") is not starting: " + v.candidate_trouble->describe() + "; " + serving,
             false};
   }
   return {rphase::kProgressing, "RolloutInProgress",

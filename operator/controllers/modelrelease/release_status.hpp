@@ -9,12 +9,16 @@
 
 #include "operator/api/revision_record.hpp"
 #include "operator/controllers/modelrelease/model_source.hpp"
+#include "operator/controllers/pod_trouble.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 
 using Json = nlohmann::json;
 
 inline constexpr const char* kServiceWriteFailed = "ServiceWriteFailed";
+// The candidate's pods do not come up, for a reason the kubelet or the
+// scheduler gave (its words follow in the message).
+inline constexpr const char* kCandidatePodFailing = "CandidatePodFailing";
 
 struct ReleaseCondition {
   std::string phase;
@@ -42,6 +46,8 @@ struct ReleaseView {
   int replicas;
   const std::string& create_error;  // a refused Deployment create being retried
   bool awaiting_promotion;
+  const PodTrouble* candidate_trouble;  // the waiting candidate's pods; null when none shows
+  const PodTrouble* live_trouble;       // the active revision's pods; null when none shows
 };
 
 // `status` with the revision fields, phase, message and conditions of `view`.

@@ -12,6 +12,8 @@ void setup(runtime::Manager& manager) {
   auto& runs = manager.informer(kube::resources::kTrainingRuns);
   auto& deployments = manager.informer(kube::resources::kDeployments, ours);
   auto& services = manager.informer(kube::resources::kServices, ours);
+  // The serving pods, for the kubelet's reason when they do not come up.
+  auto& pods = manager.informer(kube::resources::kPods, ours);
 
   releases.store().add_index(kTrainingRunIndex, [](const Json& release) {
     const std::string run = api::parse_release_spec(release).training_run;
@@ -21,13 +23,23 @@ void setup(runtime::Manager& manager) {
   });
 
   auto& controller = manager.add_controller(
-      "modelrelease", std::make_unique<Reconciler>(manager.writer(),
-                                                   Caches{releases.store(), runs.store(),
-                                                          deployments.store(), services.store()},
-                                                   manager.recorder(), manager.clock()));
+      "modelrelease",
+      std::make_unique<Reconciler>(manager.writer(),
+                                   Caches{releases.store(), runs.store(), deployments.store(),
+                                          services.store(), pods.store()},
+                                   manager.recorder(), manager.clock()));
   controller.for_primary(releases);
   controller.owns(deployments, api::kModelReleaseKind);
   controller.owns(services, api::kModelReleaseKind);
+  // Pods belong to ReplicaSets, not to the release: mapped by their label.
+  controller.watches(pods, [](const runtime::ObjectPtr& pod) {
+    std::vector<runtime::Request> requests;
+    for (const std::string& key : release_of_pod(*pod)) {
+      const auto slash = key.find('/');
+      requests.push_back({key.substr(0, slash), key.substr(slash + 1)});
+    }
+    return requests;
+  });
   controller.watches(runs, [&releases](const runtime::ObjectPtr& run) {
     const std::string key = run->value("/metadata/namespace"_json_pointer, std::string()) + "/" +
                             run->value("/metadata/name"_json_pointer, std::string());

@@ -6,6 +6,7 @@
 #include "operator/api/conditions.hpp"
 #include "operator/api/trainingrun.hpp"
 #include "operator/controllers/owner.hpp"
+#include "operator/controllers/pod_trouble.hpp"
 #include "operator/controllers/trainingrun/job.hpp"
 #include "operator/controllers/trainingrun/result.hpp"
 
@@ -16,6 +17,7 @@ namespace {
 namespace cond = api::condition;
 inline constexpr const char* kMetricsReported = "MetricsReported";
 inline constexpr const char* kPendingMessage = "training Job created, waiting for its pod to run";
+inline constexpr const char* kPodFailing = "PodFailing";
 
 struct Context {
   const Observed& observed;
@@ -180,6 +182,24 @@ bool any_pod_started(const std::vector<Json>& pods) {
   });
 }
 
+// The trainer's pod cannot start or keeps crashing: the run says so in the
+// kubelet's words (the Job only counts it active), told once per pod,
+// container and reason.
+void report_pod_trouble(Context& c) {
+  std::vector<const Json*> pods;
+  for (const auto& pod : c.observed.pods) pods.push_back(&pod);
+  const auto trouble = find_pod_trouble(pods);
+  if (!trouble) return;
+  const Json old_conditions =
+      c.observed.run.value("/status/conditions"_json_pointer, Json::array());
+  const Json* old = api::find_condition(old_conditions, cond::kReconciling);
+  const bool told =
+      old != nullptr && old->value("message", "").find(trouble->key()) != std::string::npos;
+  const std::string message = "the training pod is not running: " + trouble->describe();
+  set_running_conditions(c, kPodFailing, message);
+  if (!told) c.event("Warning", kPodFailing, message);
+}
+
 void track_job(Context& c, const Json& job) {
   // The Job's startTime, recorded once the run leaves Pending (recording it
   // earlier would cost a status write of its own).
@@ -203,9 +223,11 @@ void track_job(Context& c, const Json& job) {
     record_start();
     c.status["phase"] = api::phase::kRunning;
     set_running_conditions(c, "Running", "training is running");
+    report_pod_trouble(c);
   } else {
     c.status["phase"] = api::phase::kPending;
     set_running_conditions(c, "Pending", kPendingMessage);
+    report_pod_trouble(c);
   }
 }
 
