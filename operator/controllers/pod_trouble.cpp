@@ -38,10 +38,21 @@ std::string crash_message(const Json& status) {
   return text + ", restarted " + std::to_string(status.value("restartCount", 0)) + " times";
 }
 
+// Between two back-offs a crash-looping container runs (or has just ended)
+// and the kubelet says nothing is waiting: it is still the same loop, and
+// a status that said so only half of the time would flap.
+bool restarting_after_a_crash(const Json& status) {
+  if (status.value("ready", false) || status.value("restartCount", 0) == 0) return false;
+  return status.value("/lastState/terminated/exitCode"_json_pointer, 0) != 0;
+}
+
 std::optional<PodTrouble> container_trouble(const std::string& pod, const Json& statuses) {
   if (!statuses.is_array()) return std::nullopt;
   for (const auto& s : statuses) {
     const Json waiting = s.value("/state/waiting"_json_pointer, Json::object());
+    if (waiting.empty() && restarting_after_a_crash(s)) {
+      return PodTrouble{pod, s.value("name", ""), "CrashLoopBackOff", shorten(crash_message(s))};
+    }
     const std::string reason = waiting.value("reason", "");
     if (reason.empty() ||
         std::find(kNormalWaiting.begin(), kNormalWaiting.end(), reason) != kNormalWaiting.end()) {

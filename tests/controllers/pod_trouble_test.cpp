@@ -58,6 +58,26 @@ TEST(PodTrouble, CrashLoopSaysHowTheLastRunEnded) {
             "mismatch, restarted 4 times");
 }
 
+TEST(PodTrouble, ACrashLoopStaysOneBetweenItsBackOffs) {
+  Json status = {
+      {"name", "server"},
+      {"ready", false},
+      {"restartCount", 2},
+      {"state", {{"running", {{"startedAt", "2026-12-04T10:00:00Z"}}}}},
+      {"lastState", {{"terminated", {{"exitCode", 1}, {"message", "digest mismatch"}}}}}};
+  auto t = trouble({pod("p", {{"containerStatuses", Json::array({status})}})});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->key(), "pod p: container server: CrashLoopBackOff");
+  EXPECT_EQ(t->message, "exited with code 1: digest mismatch, restarted 2 times");
+
+  // Ready again, or a clean exit before: no longer a loop.
+  status["ready"] = true;
+  EXPECT_FALSE(trouble({pod("p", {{"containerStatuses", Json::array({status})}})}));
+  status["ready"] = false;
+  status["lastState"]["terminated"]["exitCode"] = 0;
+  EXPECT_FALSE(trouble({pod("p", {{"containerStatuses", Json::array({status})}})}));
+}
+
 TEST(PodTrouble, UnschedulableAndInitContainersCount) {
   const auto unschedulable = trouble(
       {pod("p", {{"conditions", Json::array({{{"type", "PodScheduled"},
