@@ -28,6 +28,7 @@ cache_root=${CD4ML_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cd4ml-operator}
 image_cache=$cache_root/images
 storage=(--root "$cache_root/buildah/root" --runroot "$cache_root/buildah/run"
   --storage-driver overlay)
+HOST_CERTS=/run/cd4ml-host-certs # where a build's RUN steps see this machine's CAs
 DEBIAN_MIRROR=${CD4ML_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 OPERATOR_BINARY=${CD4ML_OPERATOR_BINARY:-$repo/build/bin/cd4ml-operator}
 
@@ -167,11 +168,18 @@ build() {
   log "building $ref"
   local args=(--quiet --pull=never --isolation chroot --layers -f "$dockerfile" -t "$ref")
   # RUN steps trust what this machine trusts, and use its pip settings (a
-  # proxy's CA, a mirror): mounted for the build only, never in a layer.
-  local f
-  for f in /etc/ssl/certs /etc/pip.conf; do
-    [ -e "$f" ] && args+=(--volume "$f:$f:ro")
-  done
+  # proxy's CA, a mirror): mounted for the build only, never in a layer. The
+  # CAs go beside the image's own /etc/ssl/certs, not over it: Debian's
+  # ca-certificates (which python3-venv pulls in) writes there when it is
+  # installed, and fails on a read-only mount. pip.conf is copied with its
+  # paths into /etc/ssl/certs pointed at the mounted CAs.
+  if [ -d /etc/ssl/certs ]; then
+    args+=(--volume "/etc/ssl/certs:$HOST_CERTS:ro")
+  fi
+  if [ -f /etc/pip.conf ]; then
+    sed "s|/etc/ssl/certs|$HOST_CERTS|g" /etc/pip.conf > "$stage/pip.conf"
+    args+=(--volume "$stage/pip.conf:/etc/pip.conf:ro")
+  fi
   [ -z "$target" ] || args+=(--target "$target")
   buildah "${storage[@]}" bud "${args[@]}" "${build_args[@]}" "$context" > /dev/null ||
     die "buildah could not build $ref (from $dockerfile)"

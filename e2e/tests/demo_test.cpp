@@ -1,8 +1,8 @@
-// The README's first command (issue 6): `make demo` ends in
-// e2e/scripts/demo.sh, which is run here as a user runs it, in a namespace of
-// its own, with the samples from docs/examples. Then the follow-ups the demo
-// prints (a rejection, a rollback, removing the demo) are done as a user
-// would, so neither the story nor the instructions can rot unnoticed.
+// The demo with kwok playing trainer and servers (issue 6):
+// e2e/scripts/demo-fake-trainer.sh, which is run here as a user runs it, in a
+// namespace of its own, with the samples from docs/examples/fake-trainer. Then the follow-ups the
+// demo prints (a rejection, a rollback, removing the demo) are done as a user would, so neither the
+// story nor the instructions can rot unnoticed.
 
 #include <gtest/gtest.h>
 
@@ -19,10 +19,10 @@
 namespace cd4ml::e2e {
 namespace {
 
-constexpr int kReplicas = 2;  // docs/examples/modelrelease-churn.yaml
+constexpr int kReplicas = 2;  // docs/examples/fake-trainer/modelrelease-churn.yaml
 
 std::filesystem::path demo_script() {
-  return source_dir() / "e2e" / "scripts" / "demo.sh";
+  return source_dir() / "e2e" / "scripts" / "demo-fake-trainer.sh";
 }
 
 std::string jsonpath(const std::string& resource, const std::string& ns, const std::string& path) {
@@ -65,7 +65,7 @@ struct DemoCleanup {
   ~DemoCleanup() { run_command({"bash", demo_script().string(), "--namespace", ns, "--clean"}); }
 };
 
-TEST(Demo, TellsTheStoryThenItsPrintedFollowUpsWork) {
+TEST(DemoFakeTrainer, TellsTheStoryThenItsPrintedFollowUpsWork) {
   TestNamespace ns;
   DemoCleanup cleanup{ns.name()};
   InvariantWatcher watcher(ns.name(), "churn", kReplicas);
@@ -122,8 +122,9 @@ TEST(Demo, TellsTheStoryThenItsPrintedFollowUpsWork) {
 
   // "Try a rejection": churn-v3 is worse than what is live, so its gates
   // reject it and churn-v2 keeps the traffic.
-  kubectl_ok({"-n", ns.name(), "apply", "-f",
-              (source_dir() / "docs/examples/trainingrun-churn-v3-worse.yaml").string()});
+  kubectl_ok(
+      {"-n", ns.name(), "apply", "-f",
+       (source_dir() / "docs/examples/fake-trainer/trainingrun-churn-v3-worse.yaml").string()});
   wait_until("churn-v3 to succeed", 120s,
              [&] { return jsonpath("tr/churn-v3", ns.name(), "{.status.phase}") == "Succeeded"; });
   kubectl_ok({"-n", ns.name(), "patch", "mr", "churn", "--type=merge", "-p",

@@ -153,8 +153,20 @@ class TrainingRunE2E : public testing::Test {
 TEST_F(TrainingRunE2E, SucceedsWithMetricsAndRecordsLineage) {
   const std::string result = R"({"metrics": {"accuracy": 0.93, "f1": 0.88}, "artifactDigest": ")" +
                              std::string("sha256:") + std::string(64, 'b') + "\"}";
-  apply_json(training_run(ns_.name(), "churn-1",
-                          env({{"KWOK_TERMINATION_MESSAGE", result}, {"SEED", "42"}})));
+  // Where and as whom it runs: into the Job's pod, not into the fingerprint.
+  const Json pod = {
+      {"volumes", Json::array({{{"name", "scratch"}, {"emptyDir", Json::object()}}})},
+      {"tolerations",
+       Json::array({{{"key", "cd4ml.io/e2e"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}})},
+      {"serviceAccountName", "default"},
+      {"securityContext", {{"runAsUser", 10001}, {"runAsNonRoot", true}}}};
+  const Json mounts = Json::array({{{"name", "scratch"}, {"mountPath", "/scratch"}}});
+  Json manifest =
+      training_run(ns_.name(), "churn-1",
+                   env({{"KWOK_TERMINATION_MESSAGE", result}, {"SEED", "42"}}), {{"pod", pod}});
+  manifest["spec"]["trainer"]["volumeMounts"] = mounts;
+  manifest["spec"]["trainer"]["securityContext"] = {{"allowPrivilegeEscalation", false}};
+  apply_json(manifest);
   const Json run = wait_for_phase(ns_.name(), "churn-1", "Succeeded", *op_);
   const Json& s = run["status"];
   EXPECT_DOUBLE_EQ(s["metrics"]["accuracy"].get<double>(), 0.93);
@@ -168,7 +180,8 @@ TEST_F(TrainingRunE2E, SucceedsWithMetricsAndRecordsLineage) {
   // Anyone can recompute the version from the stored spec with jq (docs/concepts.md).
   const CommandResult jq = run_command(
       {"jq", "-cS",
-       ".spec | {model, code, data, trainer, params} | walk(if type == \"object\" then "
+       ".spec | {model, code, data, trainer, params} | "
+       "del(.trainer.volumeMounts, .trainer.securityContext) | walk(if type == \"object\" then "
        "with_entries(select(.value != null and .value != {} and .value != [])) else . end)"},
       run.dump());
   ASSERT_EQ(jq.exit_code, 0) << jq.err;
@@ -212,6 +225,10 @@ TEST_F(TrainingRunE2E, SucceedsWithMetricsAndRecordsLineage) {
   EXPECT_EQ(vars["CD4ML_DATA_DIGEST"], kDigest);
   EXPECT_EQ(Json::parse(vars["CD4ML_PARAMS"]), Json({{"depth", "6"}, {"learning_rate", "0.01"}}));
   EXPECT_EQ(vars["SEED"], "42");
+  const Json& pod_spec = (*job)["spec"]["template"]["spec"];
+  for (const auto& [field, value] : pod.items()) EXPECT_EQ(pod_spec[field], value) << field;
+  EXPECT_EQ(pod_spec["containers"][0]["volumeMounts"], mounts);
+  EXPECT_EQ(pod_spec["containers"][0]["securityContext"]["allowPrivilegeEscalation"], false);
 
   wait_until("Events JobCreated and Succeeded", 30s, [&] {
     return has_event(ns_.name(), "churn-1", "JobCreated") &&
@@ -463,6 +480,23 @@ struct InvalidCase {
   std::string expected;
 };
 
+TEST_F(TrainingRunE2E, AMisspeltFieldInACoreTypeFailsTheRunWithTheServersWords) {
+  // The CRD keeps a volume's insides as they are; the Job create is strict, so
+  // the API server names the typo instead of dropping it (a dropped hostPath
+  // would train into an emptyDir and lose the model).
+  Json manifest = training_run(
+      ns_.name(), "typo", env({{"KWOK_HOLD", "1"}}),
+      {{"pod",
+        {{"volumes", Json::array({{{"name", "models"}, {"hostpath", {{"path", "/m"}}}}})}}}});
+  apply_json(manifest);
+  const Json run = wait_for_phase(ns_.name(), "typo", "Failed", *op_);
+  EXPECT_EQ(run.value("/status/failure/reason"_json_pointer, std::string()), "JobRejected");
+  const std::string message = run.value("/status/failure/message"_json_pointer, std::string());
+  EXPECT_NE(message.find("unknown field"), std::string::npos) << message;
+  EXPECT_NE(message.find("hostpath"), std::string::npos) << message;
+  EXPECT_FALSE(get_json("job", ns_.name(), "typo"));
+}
+
 TEST_F(TrainingRunE2E, InvalidManifestsAreRejectedWithReadableMessages) {
   const std::vector<InvalidCase> cases = {
       {"model not a DNS label", {{"model", "Churn_Model"}}, "spec.model"},
@@ -474,6 +508,25 @@ TEST_F(TrainingRunE2E, InvalidManifestsAreRejectedWithReadableMessages) {
       {"reserved env", {{"trainer", {{"env", env({{"CD4ML_MODEL", "x"}})}}}}, "reserved"},
       {"numeric param", {{"params", {{"depth", 6}}}}, "spec.params.depth"},
       {"missing code revision", {{"code", {{"revision", nullptr}}}}, "spec.code.revision"},
+      {"mount of no volume",
+       {{"trainer", {{"volumeMounts", Json::array({{{"name", "models"}, {"mountPath", "/m"}}})}}},
+        {"pod", {{"volumes", Json::array({{{"name", "model"}, {"emptyDir", Json::object()}}})}}}},
+       "every spec.trainer.volumeMounts[].name must name a volume in spec.pod.volumes"},
+      {"two volumes of one name",
+       {{"pod",
+         {{"volumes", Json::array({{{"name", "a"}, {"emptyDir", Json::object()}},
+                                   {{"name", "a"}, {"emptyDir", Json::object()}}})}}}},
+       "spec.pod.volumes[1]: Duplicate value"},
+      {"toleration Exists with a value",
+       {{"pod",
+         {{"tolerations", Json::array({{{"key", "k"}, {"operator", "Exists"}, {"value", "v"}}})}}}},
+       "a toleration with operator Exists takes no value"},
+      {"service account not a DNS name",
+       {{"pod", {{"serviceAccountName", "Trainer_SA"}}}},
+       "spec.pod.serviceAccountName"},
+      {"unknown toleration effect",
+       {{"pod", {{"tolerations", Json::array({{{"key", "k"}, {"effect", "NoRun"}}})}}}},
+       "spec.pod.tolerations[0].effect"},
   };
   for (const auto& c : cases) {
     Json run = training_run(ns_.name(), "invalid", Json::array());

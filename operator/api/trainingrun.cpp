@@ -9,6 +9,12 @@ std::string fingerprint_input(const Json& spec) {
   for (const char* field : {"model", "code", "data", "trainer", "params"}) {
     if (spec.contains(field)) input[field] = spec[field];
   }
+  // Where the trainer's files are mounted and which user it runs as say where
+  // it runs, not what it trains: a cluster's own paths and policies must not
+  // change the model version.
+  if (input.contains("trainer") && input["trainer"].is_object()) {
+    for (const char* field : kTrainerFieldsOutsideFingerprint) input["trainer"].erase(field);
+  }
   return canonical_json(input);
 }
 

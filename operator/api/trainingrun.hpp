@@ -23,8 +23,13 @@ struct ModelIdentity {
   std::string model_uri;      // <output.uri without trailing '/'>/<model>/<model_version>
 };
 
+// spec.trainer fields that do not enter the fingerprint.
+inline constexpr const char* kTrainerFieldsOutsideFingerprint[] = {"volumeMounts",
+                                                                   "securityContext"};
+
 // The exact text that is hashed: canonical JSON of
-// {model, code, data, trainer, params} taken from the spec.
+// {model, code, data, trainer, params} taken from the spec, without the
+// trainer fields above (spec.pod, output and the Job limits are left out too).
 std::string fingerprint_input(const Json& spec);
 ModelIdentity identify(const Json& spec);
 

@@ -61,8 +61,10 @@ ListResult Client::list_all(const ResourceType& type, std::string_view ns, ListO
 }
 
 Json Client::create(const ResourceType& type, std::string_view ns, const Json& object) {
-  return decode(
-      transport_.request_sync(requests::create(type, ns, object, WriteOptions{field_manager_})));
+  // Strict: a typo in a field users wrote (a Job's volumes, a Deployment's
+  // template) is refused with the server's words instead of silently dropped.
+  return decode(transport_.request_sync(
+      requests::create(type, ns, object, WriteOptions{field_manager_, false, "Strict"})));
 }
 
 Json Client::update(const ResourceType& type, const Json& object) {

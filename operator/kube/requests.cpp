@@ -138,6 +138,7 @@ HttpRequest create(const ResourceType& type, std::string_view ns, const Json& ob
   req.target = Query(type.collection_path(write_namespace(type, ns, object)))
                    .add("fieldManager", options.field_manager)
                    .add("dryRun", options.dry_run ? "All" : "")
+                   .add("fieldValidation", options.field_validation)
                    .str();
   req.body = object.dump();
   req.content_type = kJson;

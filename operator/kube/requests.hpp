@@ -59,6 +59,9 @@ struct DeleteOptions {
 struct WriteOptions {
   std::string field_manager;  // recorded in managedFields; default "cd4ml-operator"
   bool dry_run = false;
+  // "Strict" makes the server refuse unknown or duplicate fields instead of
+  // dropping them; "" leaves its default (Warn on recent servers).
+  std::string field_validation{};
 };
 
 namespace requests {

@@ -68,6 +68,21 @@ TEST(Fingerprint, OutputAndRetryPolicyAreNotPartOfTheModel) {
   EXPECT_EQ(identify(spec).model_uri, "gs://elsewhere/churn/" + base.model_version);
 }
 
+TEST(Fingerprint, WhereAndAsWhomTheTrainerRunsAreNotPartOfTheModel) {
+  const auto base = identify(sample_spec());
+  Json spec = sample_spec();
+  spec["pod"] = Json::parse(R"({"volumes": [{"name": "data", "emptyDir": {}}],
+                               "nodeSelector": {"pool": "gpu"},
+                               "serviceAccountName": "trainer",
+                               "securityContext": {"runAsUser": 1000}})");
+  spec["trainer"]["volumeMounts"] = Json::parse(R"([{"name": "data", "mountPath": "/data"}])");
+  spec["trainer"]["securityContext"] = Json::parse(R"({"readOnlyRootFilesystem": true})");
+  EXPECT_EQ(identify(spec).fingerprint, base.fingerprint);
+  // What the trainer is stays in: only the two fields above are left out.
+  spec["trainer"]["image"] = "registry.example/churn-trainer:1.5";
+  EXPECT_NE(identify(spec).fingerprint, base.fingerprint);
+}
+
 TEST(Fingerprint, AbsentAndEmptyOptionalFieldsAreTheSame) {
   Json with_empty = sample_spec();
   with_empty["params"] = Json::object();

@@ -145,6 +145,46 @@ TEST(TrainingRunPlan, JobCarriesOwnerEnvAndRunPolicy) {
   EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"]["cd4ml.io/training-run"], "churn-1");
 }
 
+TEST(TrainingRunPlan, PodFieldsAndTrainerMountsReachTheJobsPodAsWritten) {
+  Json run = make_run();
+  run["spec"]["pod"] = Json::parse(R"({
+    "volumes": [{"name": "models", "hostPath": {"path": "/srv/models", "type": "Directory"}}],
+    "nodeSelector": {"pool": "train"},
+    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}],
+    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+                 {"nodeSelectorTerms": [{"matchExpressions":
+                   [{"key": "zone", "operator": "In", "values": ["a"]}]}]}}},
+    "serviceAccountName": "trainer",
+    "imagePullSecrets": [{"name": "registry"}],
+    "securityContext": {"runAsUser": 10001, "fsGroup": 10001},
+    "priorityClassName": "batch-low"
+  })");
+  run["spec"]["trainer"]["volumeMounts"] =
+      Json::parse(R"([{"name": "models", "mountPath": "/models"}])");
+  run["spec"]["trainer"]["securityContext"] = Json::parse(R"({"readOnlyRootFilesystem": true})");
+
+  const Json job = *plan_for(run, std::nullopt).create_job;
+  const Json& pod_spec = job["spec"]["template"]["spec"];
+  for (const auto& [field, value] : run["spec"]["pod"].items()) {
+    EXPECT_EQ(pod_spec[field], value) << field;
+  }
+  EXPECT_EQ(pod_spec["restartPolicy"], "Never");
+  const Json& container = pod_spec["containers"][0];
+  EXPECT_EQ(container["volumeMounts"], run["spec"]["trainer"]["volumeMounts"]);
+  EXPECT_EQ(container["securityContext"], run["spec"]["trainer"]["securityContext"]);
+  // None of it changes what is trained.
+  EXPECT_EQ(job["spec"]["template"]["metadata"]["labels"]["cd4ml.io/model-version"],
+            api::identify(make_run()["spec"]).model_version);
+}
+
+TEST(TrainingRunPlan, ARunWithoutPodFieldsGetsAPlainPod) {
+  const Json job = *plan_for(make_run(), std::nullopt).create_job;
+  const Json& pod_spec = job["spec"]["template"]["spec"];
+  EXPECT_EQ(pod_spec.size(), 2U) << pod_spec.dump();  // restartPolicy and containers
+  EXPECT_FALSE(pod_spec["containers"][0].contains("volumeMounts"));
+  EXPECT_FALSE(pod_spec["containers"][0].contains("securityContext"));
+}
+
 TEST(TrainingRunPlan, CreatedJobThatIsStillPendingChangesNothing) {
   const Json run = applied(plan_for(make_run(), std::nullopt), make_run());
   const Plan p = plan_for(run, make_job(), {make_pod("Pending")});
@@ -213,6 +253,45 @@ TEST(TrainingRunPlan, CompleteJobSucceedsWithMetricsAndDigest) {
   EXPECT_EQ(condition(s, "MetricsReported"), "True");
   EXPECT_EQ(reasons(p), std::vector<std::string>{"Succeeded"});
   EXPECT_NE(p.events[0].message.find("accuracy=0.91"), std::string::npos);
+  EXPECT_FALSE(s.contains("baseline"));
+}
+
+TEST(TrainingRunPlan, AFinishedJobWhosePodTheCacheHasNotSeenEndWaitsForIt) {
+  const Json run = applied(plan_for(make_run(), std::nullopt), make_run());
+  Json failed = with_job_condition(make_job(), "Failed", "BackoffLimitExceeded",
+                                   "Job has reached the specified backoff limit");
+  failed["status"]["conditions"][0]["lastTransitionTime"] = api::rfc3339(kNow);
+  // The Job's condition arrived before the pod's last update.
+  const Plan early = plan_for(run, failed, {make_pod("Running")});
+  EXPECT_FALSE(early.status && (*early.status)["phase"] == "Failed");
+  EXPECT_TRUE(early.events.empty());
+  ASSERT_TRUE(early.recheck_after);
+  // Then the pod's end, with the trainer's words, is what the run records.
+  const Plan later =
+      plan_for(run, failed, {make_pod("Failed", terminated(1, "invalid params: x", "Error"))});
+  ASSERT_TRUE(later.status);
+  EXPECT_EQ((*later.status)["phase"], "Failed");
+  EXPECT_NE(condition(*later.status, "Ready", "message").find("invalid params: x"),
+            std::string::npos);
+  EXPECT_EQ((*later.status)["failure"]["exitCode"], 1);
+  EXPECT_FALSE(later.recheck_after);
+  // A pod that never reports its end does not hold the run forever.
+  failed["status"]["conditions"][0]["lastTransitionTime"] =
+      api::rfc3339(kNow - std::chrono::seconds(16));
+  const Plan stale = plan_for(run, failed, {make_pod("Running")});
+  ASSERT_TRUE(stale.status);
+  EXPECT_EQ((*stale.status)["phase"], "Failed");
+}
+
+TEST(TrainingRunPlan, TheTrainersBaselineIsKeptInStatus) {
+  const Json run = applied(plan_for(make_run(), std::nullopt), make_run());
+  const Json baseline = Json::parse(
+      R"({"samples": 10, "features": {"tenure": {"edges": [12], "fractions": [0.4, 0.6]}}})");
+  const Json result = {{"metrics", {{"auc", 0.8}}}, {"baseline", baseline}};
+  const Plan p = plan_for(run, with_job_condition(make_job(), "Complete", ""),
+                          {make_pod("Succeeded", terminated(0, result.dump()))});
+  ASSERT_TRUE(p.status);
+  EXPECT_EQ((*p.status)["baseline"], baseline);
 }
 
 TEST(TrainingRunPlan, MalformedResultStillSucceedsButSaysWhy) {

@@ -67,6 +67,54 @@ TEST(TrainerResult, HostileInputsAreRejectedWithAReason) {
   }
 }
 
+const char* kBaseline = R"({"samples": 800,
+    "features": {"tenure": {"edges": [6, 24, 48], "fractions": [0.25, 0.25, 0.3, 0.2]},
+                 "support_calls": {"edges": [1], "fractions": [0.6, 0.4]}},
+    "prediction": {"edges": [0.1, 0.5], "fractions": [0.5, 0.3333, 0.1667]}})";
+
+TEST(TrainerResult, KeepsAValidBaselineAsItIs) {
+  auto parsed = parse_trainer_result(std::string(R"({"metrics": {"auc": 0.8}, "baseline": )") +
+                                     kBaseline + "}");
+  ASSERT_TRUE(std::holds_alternative<TrainerResult>(parsed)) << error_of(kBaseline);
+  EXPECT_EQ(std::get<TrainerResult>(parsed).baseline, nlohmann::json::parse(kBaseline));
+  EXPECT_TRUE(std::get<TrainerResult>(parse_trainer_result("{}")).baseline.is_null());
+}
+
+TEST(TrainerResult, AMalformedBaselineRejectsTheResultAndSaysWhere) {
+  const auto with = [](const std::string& pointer, const nlohmann::json& value) {
+    nlohmann::json baseline = nlohmann::json::parse(kBaseline);
+    if (value.is_discarded()) {
+      baseline.erase(pointer);
+    } else {
+      baseline[nlohmann::json::json_pointer(pointer)] = value;
+    }
+    return error_of(nlohmann::json{{"metrics", {{"auc", 0.8}}}, {"baseline", baseline}}.dump());
+  };
+  const nlohmann::json absent = nlohmann::json::value_t::discarded;
+  EXPECT_NE(with("features", absent).find("baseline.features must be an object"),
+            std::string::npos);
+  EXPECT_NE(with("/samples", 0).find("baseline.samples must be a positive integer"),
+            std::string::npos);
+  EXPECT_NE(with("/features/tenure/edges", nlohmann::json::array({24, 6, 48}))
+                .find("baseline.features.tenure.edges must be strictly ascending"),
+            std::string::npos);
+  EXPECT_NE(with("/features/tenure/edges", nlohmann::json::array())
+                .find("baseline.features.tenure.edges must be an array of 1 to 64 numbers"),
+            std::string::npos);
+  EXPECT_NE(with("/features/tenure/fractions", nlohmann::json::array({0.5, 0.5}))
+                .find("one number more than edges"),
+            std::string::npos);
+  EXPECT_NE(with("/features/tenure/fractions", nlohmann::json::array({0.5, 0.5, 0.5, 0.5}))
+                .find("baseline.features.tenure.fractions must sum to 1"),
+            std::string::npos);
+  EXPECT_NE(with("/prediction/fractions", nlohmann::json::array({1.5, -0.25, -0.25}))
+                .find("baseline.prediction.fractions must be numbers between 0 and 1"),
+            std::string::npos);
+  EXPECT_NE(with("/features/has space", nlohmann::json::parse(R"({"edges":[1],"fractions":[0,1]})"))
+                .find("invalid feature name"),
+            std::string::npos);
+}
+
 TEST(TrainerResult, OneBadMetricRejectsAllMetrics) {
   EXPECT_FALSE(error_of(R"({"metrics": {"good": 1, "bad": "x"}})").empty());
 }

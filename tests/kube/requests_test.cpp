@@ -87,6 +87,11 @@ TEST(Requests, CreateTakesTheNamespaceFromTheObjectAndCanDryRun) {
   EXPECT_EQ(req.target, "/api/v1/namespaces/ml/configmaps?dryRun=All");
 }
 
+TEST(Requests, CreateCanAskForStrictFieldValidation) {
+  const auto req = requests::create(kConfigMaps, "ml", config_map(), {"op", false, "Strict"});
+  EXPECT_EQ(req.target, "/api/v1/namespaces/ml/configmaps?fieldManager=op&fieldValidation=Strict");
+}
+
 TEST(Requests, WritingANamespacedObjectWithoutNamespaceIsABug) {
   Json object = config_map();
   object["metadata"].erase("namespace");

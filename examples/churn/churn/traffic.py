@@ -48,6 +48,11 @@ class Options:
     concurrency: int = 0  # 0: from the rate
     timeout: float = 5.0
     seed: int = 1
+    # False: a new connection per request. Through a Kubernetes Service, a
+    # kept-alive connection stays with the pod it reached first, so after a
+    # blue/green switch it keeps reaching the old revision until that pod
+    # closes it; fresh connections follow the Service at once.
+    keep_alive: bool = True
     summary_path: str | None = None
     report_every: float = 10.0
 
@@ -98,24 +103,30 @@ def _percentile(ordered: list[float], p: float) -> float | None:
 class Endpoint:
     """One keep-alive HTTP connection to the Service; reconnects after errors."""
 
-    def __init__(self, base_url: str, timeout: float):
+    def __init__(self, base_url: str, timeout: float, keep_alive: bool = True):
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"--url {base_url!r} must be http(s)://host[:port][/prefix]")
         self._connection_class = http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
         self._host, self._port, self._prefix = parsed.hostname, parsed.port, parsed.path.rstrip("/")
         self._timeout = timeout
+        self._keep_alive = keep_alive
         self._connection = None
 
     def post(self, path: str, body: dict) -> tuple[int, bytes]:
         if self._connection is None:
             self._connection = self._connection_class(self._host, self._port, timeout=self._timeout)
+        headers = {"Content-Type": "application/json"}
+        if not self._keep_alive:
+            headers["Connection"] = "close"
         try:
-            self._connection.request(
-                "POST", self._prefix + path, body=json.dumps(body), headers={"Content-Type": "application/json"}
-            )
+            self._connection.request("POST", self._prefix + path, body=json.dumps(body), headers=headers)
             response = self._connection.getresponse()
-            return response.status, response.read()
+            answer = response.status, response.read()
+            if not self._keep_alive:
+                self._connection.close()
+                self._connection = None
+            return answer
         except BaseException:
             self._connection.close()
             self._connection = None
@@ -150,7 +161,7 @@ class Generator:
     # --- workers -----------------------------------------------------------
 
     def _worker(self) -> None:
-        endpoint = Endpoint(self.options.url, self.options.timeout)
+        endpoint = Endpoint(self.options.url, self.options.timeout, self.options.keep_alive)
         while True:
             job = self._jobs.get()
             if job is None:
@@ -355,6 +366,12 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--concurrency", type=int, default=0, help="parallel connections (default: from the rate)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per HTTP request")
     parser.add_argument("--seed", type=int, default=1, help="which customers are drawn (not the CSV's seed)")
+    parser.add_argument(
+        "--no-keep-alive",
+        dest="keep_alive",
+        action="store_false",
+        help="a new connection per request, so each one follows the Service's current selector",
+    )
     parser.add_argument("--summary", dest="summary_path", help="also write the JSON summary to this file")
     parser.add_argument("--report-every", type=float, default=10.0, help="progress line on stderr (0: none)")
     options = Options(**vars(parser.parse_args(argv)))

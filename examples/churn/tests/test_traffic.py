@@ -79,6 +79,40 @@ def test_cli_runs_until_sigterm_and_writes_its_summary(server, tmp_path):
     assert summary["feedback"]["dropped"] == summary["succeeded"]
 
 
+def test_without_keep_alive_every_request_opens_its_own_connection():
+    import http.server
+    import threading
+
+    peers = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive unless the client says close
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            peers.append(self.client_address)
+            body = b'{"outputs": []}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        run(url=url, data_version="v1", rate=20, duration=0.5, concurrency=1)
+        assert len(peers) == 10 and len(set(peers)) == 1  # one kept-alive connection
+        peers.clear()
+        run(url=url, data_version="v1", rate=20, duration=0.5, concurrency=1, keep_alive=False)
+        assert len(peers) == 10 and len(set(peers)) == 10
+    finally:
+        httpd.shutdown()
+
+
 def test_rejects_a_url_it_cannot_use():
     process = subprocess.run([sys.executable, "-m", "churn.traffic", "--url", "churn:80", "--rate", "1"],
                              cwd=ROOT, capture_output=True, text=True)

@@ -33,7 +33,7 @@ Json build_job(const Json& run, const api::ModelIdentity& identity) {
                     {"image", trainer.value("image", "")},
                     {"env", env},
                     {"terminationMessagePolicy", "File"}};
-  for (const char* field : {"command", "args", "resources"}) {
+  for (const char* field : {"command", "args", "resources", "volumeMounts", "securityContext"}) {
     if (trainer.contains(field)) container[field] = trainer[field];
   }
 
@@ -41,11 +41,13 @@ Json build_job(const Json& run, const api::ModelIdentity& identity) {
                        {api::label::kModel, string_at("/model")},
                        {api::label::kModelVersion, identity.model_version},
                        {api::label::kManagedBy, api::label::kManagedByValue}};
-  Json job_spec = {
-      {"backoffLimit", spec.value("backoffLimit", 0)},
-      {"template",
-       {{"metadata", {{"labels", labels}}},
-        {"spec", {{"restartPolicy", "Never"}, {"containers", Json::array({container})}}}}}};
+  Json pod_spec = {{"restartPolicy", "Never"}, {"containers", Json::array({container})}};
+  // spec.pod holds pod-level fields only, each named in the schema, so it is
+  // copied as it is; the server checks their insides (the create is Strict).
+  const Json pod = spec.value("pod", Json::object());
+  for (const auto& [field, value] : pod.items()) pod_spec[field] = value;
+  Json job_spec = {{"backoffLimit", spec.value("backoffLimit", 0)},
+                   {"template", {{"metadata", {{"labels", labels}}}, {"spec", pod_spec}}}};
   if (spec.contains("activeDeadlineSeconds")) {
     job_spec["activeDeadlineSeconds"] = spec["activeDeadlineSeconds"];
   }

@@ -142,6 +142,7 @@ void succeed(Context& c, const Json& job) {
   }
   if (!metrics.empty()) c.status["metrics"] = metrics;
   if (!result.artifact_digest.empty()) c.status["artifactDigest"] = result.artifact_digest;
+  if (!result.baseline.is_null()) c.status["baseline"] = result.baseline;
   if (metrics.empty()) {
     c.set(kMetricsReported, false, "NoMetrics", "the trainer reported no metrics");
   } else {
@@ -200,6 +201,24 @@ void report_pod_trouble(Context& c) {
   if (!told) c.event("Warning", kPodFailing, message);
 }
 
+// The Job controller marks a Job finished from its pod's final state, but
+// our pod cache may see the Job's condition first. Finishing the run then
+// would lose the trainer's result or exit code for good (a finished run is
+// never read again), so the run waits for the pod, for a bounded time: a pod
+// that never reports its end (its node gone) must not hold the run forever.
+constexpr std::chrono::seconds kPodCacheGrace{15};
+
+bool pods_behind_job(const Context& c, const Json& finished_condition) {
+  const bool pod_unfinished =
+      std::any_of(c.observed.pods.begin(), c.observed.pods.end(), [](const Json& pod) {
+        const std::string p = pod.value("/status/phase"_json_pointer, std::string());
+        return p != "Succeeded" && p != "Failed";
+      });
+  if (!pod_unfinished) return false;
+  const auto since = api::parse_rfc3339(finished_condition.value("lastTransitionTime", ""));
+  return !since || c.observed.now - *since < kPodCacheGrace;
+}
+
 void track_job(Context& c, const Json& job) {
   // The Job's startTime, recorded once the run leaves Pending (recording it
   // earlier would cost a status write of its own).
@@ -208,6 +227,12 @@ void track_job(Context& c, const Json& job) {
       c.status["startTime"] = (*t)["startTime"];
     }
   };
+  const Json* finished = job_condition(job, "Complete");
+  if (finished == nullptr) finished = job_condition(job, "Failed");
+  if (finished != nullptr && pods_behind_job(c, *finished)) {
+    c.plan.recheck_after = std::chrono::seconds(1);
+    return;
+  }
   if (job_condition(job, "Complete") != nullptr) {
     record_start();
     succeed(c, job);

@@ -49,7 +49,10 @@ struct Plan {
   std::optional<Json> create_job;
   std::optional<Json> status;     // the whole new status, only when it changed
   std::vector<EventSpec> events;  // recorded once the Job create (if any) succeeded
-  bool empty() const { return !create_job && !status && events.empty(); }
+  // The Job has finished but the pod cache has not seen its pod finish yet:
+  // look again after this long (the pod's own update usually comes first).
+  std::optional<std::chrono::seconds> recheck_after;
+  bool empty() const { return !create_job && !status && events.empty() && !recheck_after; }
 };
 
 Plan plan(const Observed& observed);

@@ -97,6 +97,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   }
 
   if (failure && !failure->permanent) return runtime::Result::failed(failure->message);
+  if (p.recheck_after) return runtime::Result::requeue_after(*p.recheck_after);
   const Json status = p.status ? *p.status : run.value("status", Json::object());
   const Json* stalled = status.contains("conditions")
                             ? api::find_condition(status["conditions"], api::condition::kStalled)

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "operator/controllers/trainingrun/baseline.hpp"
+
 namespace cd4ml::controllers::trainingrun {
 
 namespace {
@@ -73,6 +75,10 @@ std::variant<TrainerResult, ResultError> parse_trainer_result(std::string_view m
                          quote_for_message(it->dump())};
     }
     result.artifact_digest = it->get<std::string>();
+  }
+  if (auto it = doc.find("baseline"); it != doc.end()) {
+    if (auto error = baseline_error(*it)) return ResultError{*error};
+    result.baseline = *it;
   }
   return result;
 }

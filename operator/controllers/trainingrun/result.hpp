@@ -1,12 +1,15 @@
 #pragma once
 // The trainer's result, read from its container termination message:
-//   {"metrics": {"<name>": <number>, ...}, "artifactDigest": "sha256:<64 hex>"}
-// Both keys are optional; unknown keys are ignored (newer trainers may report
+//   {"metrics": {"<name>": <number>, ...}, "artifactDigest": "sha256:<64 hex>",
+//    "baseline": {...}}
+// All keys are optional; unknown keys are ignored (newer trainers may report
 // more). Anything else - not JSON, not an object, over 4096 bytes, a metric
-// that is not a finite number, a bad metric name or digest - makes the whole
-// result invalid: no partial metrics, because quality gates read them.
+// that is not a finite number, a bad metric name or digest, a malformed
+// baseline (baseline.hpp) - makes the whole result invalid: no partial
+// metrics, because quality gates read them.
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +23,7 @@ inline constexpr std::size_t kMaxResultBytes = 4096;
 struct TrainerResult {
   std::map<std::string, double> metrics;
   std::string artifact_digest;  // "" if not reported
+  nlohmann::json baseline;      // null if not reported
 };
 
 struct ResultError {
