@@ -78,10 +78,10 @@ std::string cluster_ip(const std::string& ns, const std::string& service) {
   return svc ? svc->value("/spec/clusterIP"_json_pointer, std::string()) : std::string();
 }
 
-void EchoReleaseFixture::SetUp() {
+void RealNodeReleaseFixture::SetUp() {
   require_real_node();
   if (HasFatalFailure()) return;
-  import_images({"echo-server"});
+  import_images(images_);
   if (HasFatalFailure()) return;
   ReleaseFixture::SetUp();
 }

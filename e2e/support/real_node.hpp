@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "modelrelease_fixture.hpp"
 
@@ -35,11 +36,21 @@ std::string cluster_ip(const std::string& ns, const std::string& service);
 // (and times out) for as long as the entry lives (120 s).
 void wait_for_proxy_rules(const std::string& ip);
 
-// ReleaseFixture for releases of the echo-server image on the real node: its
-// SetUp fails the test without a real node and imports the image first.
-class EchoReleaseFixture : public ReleaseFixture {
+// ReleaseFixture for releases on the real node: its SetUp fails the test
+// without a real node and imports the images first.
+class RealNodeReleaseFixture : public ReleaseFixture {
  protected:
+  explicit RealNodeReleaseFixture(std::vector<std::string> images) : images_(std::move(images)) {}
   void SetUp() override;
+
+ private:
+  std::vector<std::string> images_;
+};
+
+// Releases of the echo-server image.
+class EchoReleaseFixture : public RealNodeReleaseFixture {
+ protected:
+  EchoReleaseFixture() : RealNodeReleaseFixture({"echo-server"}) {}
 };
 
 }  // namespace cd4ml::e2e

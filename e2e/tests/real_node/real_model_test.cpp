@@ -37,14 +37,11 @@ const Json kOnTheRealNode = {
      Json::array(
          {{{"key", "cd4ml.io/real-node"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}})}};
 
-class RealModel : public ReleaseFixture {
+class RealModel : public RealNodeReleaseFixture {
  protected:
+  RealModel() : RealNodeReleaseFixture({"churn-trainer", "churn-server"}) {}
   void SetUp() override {
-    require_real_node();
-    if (HasFatalFailure()) return;
-    import_images({"churn-trainer", "churn-server"});
-    if (HasFatalFailure()) return;
-    ReleaseFixture::SetUp();
+    RealNodeReleaseFixture::SetUp();
     if (HasFatalFailure()) return;
     // The volume both the trainer and the servers mount: a directory of this
     // machine, which is the real node. hostPath ignores fsGroup, so it is
@@ -54,7 +51,7 @@ class RealModel : public ReleaseFixture {
     ASSERT_EQ(::chown(models_.c_str(), kChurnUid, kChurnUid), 0) << models_;
   }
   void TearDown() override {
-    ReleaseFixture::TearDown();
+    RealNodeReleaseFixture::TearDown();
     std::error_code ignored;
     if (!models_.empty()) fs::remove_all(models_, ignored);
   }

@@ -1,7 +1,8 @@
 #include "operator/controllers/trainingrun/baseline.hpp"
 
 #include <cmath>
-#include <regex>
+
+#include "operator/controllers/trainingrun/result.hpp"
 
 namespace cd4ml::controllers::trainingrun {
 
@@ -46,12 +47,6 @@ std::optional<std::string> histogram_error(const Json& histogram, const std::str
   return std::nullopt;
 }
 
-bool valid_feature_name(const std::string& name) {
-  // Becomes a Prometheus label value and a key in status; keep it printable.
-  static const std::regex pattern("^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$");
-  return std::regex_match(name, pattern);
-}
-
 }  // namespace
 
 std::optional<std::string> baseline_error(const Json& baseline) {
@@ -66,9 +61,8 @@ std::optional<std::string> baseline_error(const Json& baseline) {
     return "baseline.features must be an object of feature name -> histogram";
   }
   for (const auto& [name, histogram] : features->items()) {
-    if (!valid_feature_name(name)) {
-      return "baseline.features has an invalid feature name: use letters, digits, '_', '.', "
-             "':' or '-' (starting with a letter or '_', at most 128 characters)";
+    if (!valid_result_name(name)) {
+      return std::string("baseline.features has an invalid feature name: ") + kResultNameRule;
     }
     if (auto error = histogram_error(histogram, "baseline.features." + name)) return error;
   }

@@ -227,16 +227,17 @@ void track_job(Context& c, const Json& job) {
       c.status["startTime"] = (*t)["startTime"];
     }
   };
-  const Json* finished = job_condition(job, "Complete");
-  if (finished == nullptr) finished = job_condition(job, "Failed");
+  const Json* complete = job_condition(job, "Complete");
+  const Json* failed = complete != nullptr ? nullptr : job_condition(job, "Failed");
+  const Json* finished = complete != nullptr ? complete : failed;
   if (finished != nullptr && pods_behind_job(c, *finished)) {
     c.plan.recheck_after = std::chrono::seconds(1);
     return;
   }
-  if (job_condition(job, "Complete") != nullptr) {
+  if (complete != nullptr) {
     record_start();
     succeed(c, job);
-  } else if (const Json* failed = job_condition(job, "Failed")) {
+  } else if (failed != nullptr) {
     record_start();
     fail_from_job(c, *failed);
   } else if (job.value("/metadata/deletionTimestamp"_json_pointer, std::string()) != "") {

@@ -10,12 +10,6 @@ namespace cd4ml::controllers::trainingrun {
 
 namespace {
 
-bool valid_metric_name(const std::string& name) {
-  // Prometheus-like names, so gates and dashboards can use them as they are.
-  static const std::regex pattern("^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$");
-  return std::regex_match(name, pattern);
-}
-
 bool valid_digest(const std::string& digest) {
   static const std::regex pattern("^sha256:[a-f0-9]{64}$");
   return std::regex_match(digest, pattern);
@@ -29,6 +23,11 @@ std::string quote_for_message(std::string_view text) {
 }
 
 }  // namespace
+
+bool valid_result_name(const std::string& name) {
+  static const std::regex pattern("^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$");
+  return std::regex_match(name, pattern);
+}
 
 std::variant<TrainerResult, ResultError> parse_trainer_result(std::string_view message) {
   TrainerResult result;
@@ -53,10 +52,9 @@ std::variant<TrainerResult, ResultError> parse_trainer_result(std::string_view m
   if (auto it = doc.find("metrics"); it != doc.end()) {
     if (!it->is_object()) return ResultError{"\"metrics\" must be an object of name -> number"};
     for (const auto& [name, value] : it->items()) {
-      if (!valid_metric_name(name)) {
+      if (!valid_result_name(name)) {
         return ResultError{"metric name " + quote_for_message(name) +
-                           " is invalid: use letters, digits, '_', '.', ':' or '-' "
-                           "(starting with a letter or '_', at most 128 characters)"};
+                           " is invalid: " + kResultNameRule};
       }
       if (!value.is_number()) {
         return ResultError{"metric " + quote_for_message(name) +

@@ -20,6 +20,13 @@ namespace cd4ml::controllers::trainingrun {
 // Kubernetes keeps at most 4096 bytes of a termination message.
 inline constexpr std::size_t kMaxResultBytes = 4096;
 
+// Metric and feature names: Prometheus-like, so gates, dashboards and label
+// values can use them as they are.
+bool valid_result_name(const std::string& name);
+inline constexpr const char* kResultNameRule =
+    "use letters, digits, '_', '.', ':' or '-' (starting with a letter or '_', at most 128 "
+    "characters)";
+
 struct TrainerResult {
   std::map<std::string, double> metrics;
   std::string artifact_digest;  // "" if not reported
