@@ -17,50 +17,25 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=cluster-lib.sh disable=SC2034
 source "$(dirname "$0")/cluster-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=demo-lib.sh
+source "$(dirname "$0")/demo-lib.sh"
 LOG_PREFIX=demo # read by log() in cluster-lib.sh
 
-NS=cd4ml-demo
-clean=false
-while [ $# -gt 0 ]; do
-  case $1 in
-    --namespace) [ $# -ge 2 ] || die "--namespace needs a value"; NS=$2; shift 2 ;;
-    --namespace=*) NS=${1#*=}; shift ;;
-    --clean) clean=true; shift ;;
-    *) die "unknown argument '$1' (usage: demo.sh [--namespace NS] [--clean])" ;;
-  esac
-done
-load_env || die "no local cluster: run make cluster-up first"
-
+demo_args "$@"
+demo_init
 EXAMPLES=$REPO_ROOT/docs/examples
-OPERATOR=$REPO_ROOT/build/bin/cd4ml-operator
 # The model volume: a directory of this machine (the real node), one per
 # demo namespace, removed with the cluster (it is under .cluster/).
 MODELS_DIR=$CLUSTER_DIR/models/$NS
 CHURN_UID=10001 # the churn images' user (examples/churn/Dockerfile.*)
-if [ "$NS" = cd4ml-demo ]; then OPERATOR_NAME=cd4ml-operator; else OPERATOR_NAME=cd4ml-operator.$NS; fi
-export KUBECONFIG=$KUBECONFIG_FILE
-kubectl() { "$CLUSTER_BIN_DIR/kubectl" "$@"; }
-
 if $clean; then
-  if [ -f "$(cmd_file "$OPERATOR_NAME")" ]; then
-    stop_component "$OPERATOR_NAME"
-    rm -f "$(cmd_file "$OPERATOR_NAME")"
-  fi
-  kubectl delete namespace "$NS" --ignore-not-found --wait=false
+  demo_clean
   rm -rf "$MODELS_DIR"
   exit 0
 fi
 [ "${REAL_NODE:-0}" = 1 ] ||
   die "the local cluster runs without its real node (CD4ML_REAL_NODE=0): restart it with one (make cluster-down cluster-up), or run e2e/scripts/demo-fake-trainer.sh"
 
-if [ -t 1 ]; then
-  B=$'\e[1m' D=$'\e[2m' G=$'\e[32m' Y=$'\e[33m' R=$'\e[0m' JQ_COLOR=-C
-else
-  B='' D='' G='' Y='' R='' JQ_COLOR=-M
-fi
-step() { printf '\n%s==> %s%s\n' "$B" "$*" "$R"; }
-say() { printf '    %s\n' "$*"; }
-show() { printf '%s    $ %s%s\n' "$D" "$*" "$R"; "$@" 2>&1 | sed 's/^/    /'; }
 # apply <example file...>: shows the command, applies the file with this
 # machine's model directory filled in, and lets the Events tell the rest.
 apply() {
@@ -71,40 +46,13 @@ apply() {
   done
 }
 
-# wait_for <what> <seconds> <command...>: polls until the command succeeds.
-wait_for() {
-  local what=$1 deadline=$((SECONDS + $2))
-  shift 2
-  until "$@" > /dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || die "timed out waiting for $what (operator log: $(log_file "$OPERATOR_NAME"))"
-    sleep 0.5
-  done
-}
-jsonpath() { kubectl -n "$NS" get "$1" -o "jsonpath=$2" 2>/dev/null; }
-equals() { [ "$(jsonpath "$1" "$2")" = "$3" ]; }
 run_done() { [[ "$(jsonpath "tr/$1" '{.status.phase}')" =~ ^(Succeeded|Failed)$ ]]; }
 runs_table() {
   show kubectl -n "$NS" get tr -o custom-columns='NAME:.metadata.name,VERSION:.status.modelVersion,PHASE:.status.phase,DATA:.spec.data.version,TREES:.spec.params.n_estimators,DEPTH:.spec.params.max_depth,AUC:.status.metrics.auc,ACCURACY:.status.metrics.accuracy'
 }
 
-step "1/8 Installing the CRDs (crds/)"
-kubectl apply --server-side --force-conflicts -f "$REPO_ROOT/crds" | sed 's/^/    /'
-kubectl wait --for=condition=Established --timeout=60s \
-  crd/trainingruns.cd4ml.io crd/modelreleases.cd4ml.io > /dev/null
-
-step "2/8 Starting the operator"
-stop_component "$OPERATOR_NAME" > /dev/null 2>&1 || true
-metrics_port=$(pick_ports 2 | tr '\n' ' ')
-read -r metrics_port health_port <<< "$metrics_port"
-# Scoped to the demo's namespace, so it never competes with the operators
-# the end-to-end tests start in theirs (make test on the same cluster).
-write_cmd "$OPERATOR_NAME" -- "$OPERATOR" --kubeconfig="$KUBECONFIG_FILE" --namespace="$NS" \
-  --metrics-bind-address="127.0.0.1:$metrics_port" \
-  --health-probe-bind-address="127.0.0.1:$health_port"
-launch_component "$OPERATOR_NAME"
-wait_for "the operator's /readyz" 60 curl -sf "http://127.0.0.1:$health_port/readyz"
-say "running as pid $(component_pid "$OPERATOR_NAME"), out of cluster, with the local kubeconfig,"
-say "watching namespace $NS; log: $(log_file "$OPERATOR_NAME")"
+demo_install_crds 1/8
+demo_start_operator 2/8
 
 step "3/8 The reference model's images (examples/churn: scikit-learn trainer, MLServer server)"
 say "built once per content of examples/churn and imported into the real node's containerd"
@@ -113,30 +61,15 @@ mkdir -p "$MODELS_DIR"
 chown "$CHURN_UID:$CHURN_UID" "$MODELS_DIR"
 say "model volume: $MODELS_DIR (a hostPath on the real node, shared by trainer and servers)"
 
-# Everything the operator reports from here on, as it happens.
-kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f - > /dev/null
-# ('|' separates fields: kubectl pads tabs into columns.) Each printed line is
-# also appended to $events_seen, so the script can wait until one has shown.
-events_seen=$(mktemp)
+demo_watch_events
 traffic_summary=$(mktemp)
-kubectl -n "$NS" get events --watch-only \
-  -o 'jsonpath={.involvedObject.kind}/{.involvedObject.name}|{.reason}|{.message}{"\n"}' \
-  2>/dev/null | while IFS='|' read -r object reason message; do
-    case $object in TrainingRun/*|ModelRelease/*) ;; *) continue ;; esac
-    color=$G
-    case $reason in GateFailed|Failed|Aborted|ProgressDeadlineExceeded|InvalidMetrics|*Failing) color=$Y ;; esac
-    printf '    %s│ %-20s %s%-16s%s %s%s\n' "$D" "$object" "$color" "$reason" "$R$D" "$message" "$R"
-    echo "$object $reason $message" >> "$events_seen"
-  done &
-events_pid=$!
 traffic_pid=
 cleanup() {
-  kill "$events_pid" 2>/dev/null || true
+  demo_stop_events
   [ -z "$traffic_pid" ] || kill "$traffic_pid" 2>/dev/null || true
-  rm -f "$events_seen" "$traffic_summary"
+  rm -f "$traffic_summary"
 }
 trap cleanup EXIT
-event_shown() { grep -q -- "$1" "$events_seen"; }
 
 step "4/8 Training churn-v1 for real: gradient boosting on data set v1"
 apply trainingrun-churn-v1.yaml
