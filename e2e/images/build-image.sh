@@ -35,6 +35,19 @@ OPERATOR_BINARY=${CD4ML_OPERATOR_BINARY:-$repo/build/bin/cd4ml-operator}
 log() { echo "build-image: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# buildah's overlay storage bind-mounts its own directory (to make mounts
+# under it private) and leaves that mount when it exits; cluster-down's
+# promise that the machine is as it was (e2e.machine-restored) covers it. So
+# it is unmounted on the way out, unless a concurrent build still has
+# something mounted below it (then umount says busy and it stays).
+release_storage_mount() {
+  local home=$cache_root/buildah/root/overlay
+  if findmnt -rn -o TARGET | grep -qxF "$home"; then
+    umount "$home" 2> /dev/null || true
+  fi
+}
+trap release_storage_mount EXIT
+
 # name -> reference
 image_ref() {
   case $1 in
