@@ -23,7 +23,8 @@ setup: deps toolchain
 deps:
 	@.ci/install-deps
 toolchain:
-	@e2e/scripts/build-toolchain.sh etcd kwok kubernetes prometheus helm servicemonitor-crd >/dev/null
+	@e2e/scripts/build-toolchain.sh etcd kwok kubernetes prometheus helm servicemonitor-crd \
+	  gateway-api-crds >/dev/null
 
 $(BUILD_DIR)/build.ninja $(BUILD_DIR)/Makefile:
 	@cmake -S . -B $(BUILD_DIR) -G "$(CMAKE_GENERATOR)" >/dev/null

@@ -15,7 +15,7 @@ set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SCENARIOS=(watch-decode runtime-micro cache-memory reconcile-latency trainingruns-500 release-rollouts
-  releases-200)
+  canary-rollouts releases-200)
 
 BUILD_DIR=${BUILD_DIR:-build}
 [[ $BUILD_DIR = /* ]] || BUILD_DIR=$REPO_ROOT/$BUILD_DIR

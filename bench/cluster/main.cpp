@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
   rollout_cmd->add_option("--replicas", rollout_options.replicas)->check(CLI::Range(1, 100));
   rollout_cmd->add_option("--scale-down-delay", rollout_options.scale_down_delay, "seconds")
       ->check(CLI::Range(0, 3600));
+  std::string canary_steps;
+  rollout_cmd->add_option("--canary-steps", canary_steps,
+                          "JSON array of spec.strategy.canary.steps (default: blue/green)");
   long quiet = rollout_options.quiet.count();
   rollout_cmd->add_option("--quiet", quiet, "seconds of the no-change window")
       ->check(CLI::Range(0, 3600));
@@ -103,6 +106,7 @@ int main(int argc, char** argv) {
     } else {
       rollout_options.kubeconfig = kubeconfig;
       rollout_options.quiet = std::chrono::seconds(quiet);
+      if (!canary_steps.empty()) rollout_options.canary_steps = Json::parse(canary_steps);
       result = release_rollouts(rollout_options);
     }
     std::cout << result.dump() << std::endl;

@@ -9,6 +9,7 @@
 #include "bench/cluster/metrics_scrape.hpp"
 #include "bench/cluster/scenarios.hpp"
 #include "e2e/common/samples.hpp"
+#include "operator/controllers/modelrelease/canary.hpp"
 #include "operator/kube/resource.hpp"
 #include "operator/runtime/informer.hpp"
 
@@ -66,6 +67,13 @@ struct Switch {
   SteadyTime at;
 };
 
+// A Deployment fully available at `replicas`, or a canary step recorded done.
+struct Stamp {
+  std::string revision;
+  long count;  // replicas, or steps done
+  SteadyTime at;
+};
+
 // Everything the watcher saw, stamped on receipt (io thread); read by the
 // driving thread under the same mutex.
 class Observations {
@@ -84,7 +92,10 @@ class Observations {
       const bool was_available = !seen.deployment.is_null() && available(seen.deployment);
       const bool was_full = !seen.deployment.is_null() && fully_available(seen.deployment);
       if (available(*object) && !was_available) seen.available_at = now;
-      if (fully_available(*object) && !was_full) seen.fully_available_at = now;
+      if (fully_available(*object) && !was_full) {
+        seen.fully_available_at = now;
+        full_at_.push_back({revision, number_at(*object, "/spec/replicas"), now});
+      }
       seen.deployment = *object;
     }
     changed_.notify_all();
@@ -105,8 +116,16 @@ class Observations {
   }
 
   void release(const runtime::ObjectPtr& object) {
+    const SteadyTime now = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
     ++events_;
+    const Json canary = object->value("/status/canary"_json_pointer, Json::object());
+    const std::string revision = canary.value("revision", "");
+    const long step = canary.value("step", 0L);
+    if (!revision.empty() && (steps_done_.empty() || steps_done_.back().revision != revision ||
+                              steps_done_.back().count != step)) {
+      steps_done_.push_back({revision, step, now});
+    }
     release_ = *object;
     changed_.notify_all();
   }
@@ -158,6 +177,23 @@ class Observations {
     }
     return std::nullopt;
   }
+  // When `revision` was recorded with `steps` steps done, after `after`.
+  std::optional<SteadyTime> step_done(const std::string& revision, long steps,
+                                      SteadyTime after) const {
+    for (const auto& s : steps_done_) {
+      if (s.revision == revision && s.count == steps && s.at >= after) return s.at;
+    }
+    return std::nullopt;
+  }
+  // The last time before `before` that `revision` became fully available at `replicas`.
+  std::optional<SteadyTime> full_at(const std::string& revision, long replicas,
+                                    SteadyTime before) const {
+    std::optional<SteadyTime> found;
+    for (const auto& s : full_at_) {
+      if (s.revision == revision && s.count == replicas && s.at <= before) found = s.at;
+    }
+    return found;
+  }
   long events() const { return events_; }
   std::mutex& mutex() { return mutex_; }
   Json release_status() const { return release_.value("status", Json::object()); }
@@ -169,6 +205,8 @@ class Observations {
   std::map<std::string, RevisionSeen> revisions_;
   std::string active_revision_;
   std::vector<Switch> switches_;
+  std::vector<Stamp> full_at_;
+  std::vector<Stamp> steps_done_;
   Json release_;
   long events_ = 0;
 };
@@ -180,8 +218,14 @@ Json model_of(const std::string& version) {
 Json release_object(const ReleaseRolloutsOptions& options, const std::string& version) {
   Json release =
       e2e::sample_release(options.ns, options.release, model_of(version), options.replicas);
-  release["spec"]["strategy"] = {
-      {"blueGreen", {{"scaleDownDelaySeconds", options.scale_down_delay}}}};
+  if (options.canary_steps.is_array()) {
+    release["spec"]["strategy"] = {
+        {"canary",
+         {{"steps", options.canary_steps}, {"scaleDownDelaySeconds", options.scale_down_delay}}}};
+  } else {
+    release["spec"]["strategy"] = {
+        {"blueGreen", {{"scaleDownDelaySeconds", options.scale_down_delay}}}};
+  }
   return release;
 }
 
@@ -268,6 +312,7 @@ Json release_rollouts(const ReleaseRolloutsOptions& options) {
   std::vector<nanoseconds> switch_latency;
   std::vector<nanoseconds> switch_latency_loose;
   std::vector<nanoseconds> rollout_time;
+  std::vector<nanoseconds> step_latency;
   Json totals = {{"object_writes", 0.0}, {"deployment_writes", 0.0}, {"service_writes", 0.0},
                  {"status_writes", 0.0}, {"event_writes", 0.0},      {"conflicts_409", 0.0},
                  {"reconciles", 0.0}};
@@ -295,6 +340,24 @@ Json release_rollouts(const ReleaseRolloutsOptions& options) {
     switch_latency.push_back(latency);
     switch_latency_loose.push_back(loose);
     rollout_time.push_back(settled - patched);
+    // Each setWeight step: its pods fully available -> recorded done (the
+    // same reconcile writes the weight).
+    const Json steps = options.canary_steps.is_array() ? options.canary_steps : Json::array();
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+      if (!steps[k].contains("setWeight")) continue;
+      const int pods = std::max(1, controllers::modelrelease::canary_replicas(
+                                       steps[k]["setWeight"].get<double>(), options.replicas));
+      // The last step done and the switch are one reconcile when the canary
+      // already has every pod: status then never shows that step.
+      auto done = seen.step_done(*revision, static_cast<long>(k) + 1, patched);
+      if (!done && k + 1 == steps.size()) done = switched;
+      const auto full = done ? seen.full_at(*revision, pods, *done) : std::nullopt;
+      if (!done || !full || *full < patched) {
+        throw std::runtime_error("rollout to " + version + ": step " + std::to_string(k + 1) +
+                                 " was not seen done after its pods");
+      }
+      step_latency.push_back(*done - *full);
+    }
     entry["version"] = version;
     entry["revision"] = *revision;
     entry["switch_latency_ms"] = std::chrono::duration<double, std::milli>(latency).count();
@@ -352,6 +415,8 @@ Json release_rollouts(const ReleaseRolloutsOptions& options) {
           {"scale_down_delay_seconds", options.scale_down_delay},
           {"switch_latency_ms", summarize_ms(switch_latency)},
           {"switch_latency_from_available_ms", summarize_ms(switch_latency_loose)},
+          {"canary_steps", options.canary_steps},
+          {"step_latency_ms", step_latency.empty() ? Json() : summarize_ms(step_latency)},
           {"rollout_ms", summarize_ms(rollout_time)},
           {"totals", totals},
           {"per_rollout", per_rollout},

@@ -81,8 +81,12 @@ struct ReleaseRolloutsOptions {
   std::string metrics_address;
   int rollouts = 30;
   int replicas = 2;
-  int scale_down_delay = 1;  // spec.strategy.blueGreen.scaleDownDelaySeconds
-  int history_limit = 2;     // the CRD's default revisionHistoryLimit
+  int scale_down_delay = 1;  // spec.strategy.*.scaleDownDelaySeconds
+  // spec.strategy.canary.steps; null for blue/green. Each setWeight step's
+  // latency (its pods fully available -> the operator records the step done
+  // and writes its weight) is measured.
+  Json canary_steps;
+  int history_limit = 2;  // the CRD's default revisionHistoryLimit
   std::chrono::seconds settle_deadline{180};
   std::chrono::seconds quiet{30};
 };

@@ -97,6 +97,8 @@ const Rules kOperatorRules = {
     {"apps/deployments", {"get", "list", "watch", "create", "patch", "delete"}},
     {"/services", {"get", "list", "watch", "create", "patch", "delete"}},
     {"/events", {"create", "patch"}},
+    // A routed canary's HTTPRoute (modelrelease/executor.cpp, reconciler.cpp).
+    {"gateway.networking.k8s.io/httproutes", {"get", "patch"}},
 };
 // operator/runtime/leader_election.cpp: read, create, renew one Lease.
 const Rules kLeaseRules = {

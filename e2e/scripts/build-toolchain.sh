@@ -3,7 +3,8 @@
 # pinned version, into a cache outside the repository. A warm call only checks
 # stamps and returns.
 #
-#   build-toolchain.sh [kubernetes|kubernetes-node|etcd|kwok|helm|prometheus|servicemonitor-crd ...]
+#   build-toolchain.sh [kubernetes|kubernetes-node|etcd|kwok|helm|prometheus|servicemonitor-crd|
+#                       gateway-api-crds ...]
 #                                  (default: the control plane: etcd kwok kubernetes)
 #
 # kubernetes-node is the real node's kubelet and kube-proxy, from the same
@@ -124,6 +125,26 @@ fetch_servicemonitor_crd() {
   ln -sfn "$out" "$cache_root/crds/servicemonitors.yaml"
 }
 
+# The Gateway API standard-channel CRDs of the release pinned in
+# toolchain/gateway-api, from the Go module proxy (checked against go.sum),
+# copied to $cache_root/crds/gateway-api-<version>/ (and linked as
+# crds/gateway-api) for the canary's traffic-routing tests.
+fetch_gateway_api_crds() {
+  local info dir version
+  info=$(cd "$toolchain/gateway-api" && go mod download -json sigs.k8s.io/gateway-api)
+  dir=$(jq -r .Dir <<< "$info")
+  version=$(jq -r .Version <<< "$info")
+  local out="$cache_root/crds/gateway-api-$version"
+  if [ ! -d "$out" ]; then
+    mkdir -p "$out.tmp"
+    cp "$dir"/config/crd/standard/*.yaml "$out.tmp/"
+    chmod -R u+w "$out.tmp"
+    mv "$out.tmp" "$out"
+    log "Gateway API $version standard CRDs in $out"
+  fi
+  ln -sfn "$out" "$cache_root/crds/gateway-api"
+}
+
 components=("$@")
 [ ${#components[@]} -gt 0 ] || components=(etcd kwok kubernetes)
 for c in "${components[@]}"; do
@@ -151,6 +172,8 @@ for c in "${components[@]}"; do
         github.com/prometheus/prometheus/cmd/promtool=promtool ;;
     servicemonitor-crd)
       fetch_servicemonitor_crd ;;
+    gateway-api-crds)
+      fetch_gateway_api_crds ;;
     *) log "unknown component $c"; exit 2 ;;
   esac
 done

@@ -72,6 +72,12 @@ std::filesystem::path servicemonitor_crd_path() {
   return path;
 }
 
+std::filesystem::path gateway_api_crds_dir() {
+  static const std::filesystem::path path =
+      toolchain_bin("gateway-api-crds").parent_path() / "crds" / "gateway-api";
+  return path;
+}
+
 std::filesystem::path chart_dir() {
   return source_dir() / "charts" / "cd4ml-operator";
 }

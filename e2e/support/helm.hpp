@@ -18,6 +18,9 @@ std::filesystem::path chart_dir();
 // The ServiceMonitor CRD of the pinned prometheus-operator release
 // (build-toolchain.sh servicemonitor-crd).
 std::filesystem::path servicemonitor_crd_path();
+// The Gateway API standard CRDs of the pinned release, one file per kind
+// (build-toolchain.sh gateway-api-crds).
+std::filesystem::path gateway_api_crds_dir();
 
 // Runs helm with `args`; against the local cluster when `with_cluster`.
 CommandResult helm(const std::vector<std::string>& args, bool with_cluster = false);

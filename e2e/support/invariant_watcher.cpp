@@ -2,6 +2,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <set>
 #include <utility>
 
 #include "operator/kube/client.hpp"
@@ -100,8 +101,9 @@ void InvariantWatcher::loop() {
 void InvariantWatcher::check() {
   // Fresh reads, not the watch cache: the pods must be judged as they are now.
   const auto active = client_->client.try_get(kube::resources::kServices, ns_, release_);
-  const auto preview =
-      client_->client.try_get(kube::resources::kServices, ns_, release_ + "-preview");
+  auto preview = client_->client.try_get(kube::resources::kServices, ns_, release_ + "-preview");
+  if (!preview)
+    preview = client_->client.try_get(kube::resources::kServices, ns_, release_ + "-canary");
   kube::ListOptions options;
   options.label_selector = "cd4ml.io/release=" + release_;
   const auto pods = client_->client.list(kube::resources::kPods, ns_, options).items;
@@ -118,13 +120,41 @@ void InvariantWatcher::check() {
     }
     return ready;
   };
+  // "*" for a canary's shared selection (the release, any revision).
   const auto revision_of = [](const Json& service) {
-    return service.value("/spec/selector"_json_pointer, Json::object())
-        .value("cd4ml.io/revision", "");
+    const Json selector = service.value("/spec/selector"_json_pointer, Json::object());
+    if (!selector.contains("cd4ml.io/revision")) return std::string("*");
+    return selector.value("cd4ml.io/revision", "");
   };
   ++checks_;
   std::lock_guard lock(mutex_);
-  if (active) {
+  if (active && revision_of(*active) == "*") {
+    // Shared by a canary: the revision active before it keeps every pod,
+    // and no third revision has ready pods behind the Service.
+    if (active_history_.empty() || active_history_.back() != "*") {
+      active_history_.push_back("*");
+      active_seen_at_.push_back(std::chrono::system_clock::now());
+    }
+    std::string stable;
+    for (auto it = active_history_.rbegin(); it != active_history_.rend(); ++it) {
+      if (*it != "*") {
+        stable = *it;
+        break;
+      }
+    }
+    std::set<std::string> serving;
+    for (const auto& pod : pods) {
+      const std::string rev =
+          pod["metadata"].value("labels", Json::object()).value("cd4ml.io/revision", "");
+      if (ready_pods(rev) > 0) serving.insert(rev);
+    }
+    if (ready_pods(stable) < replicas_ || serving.size() > 2) {
+      violations_.push_back("shared active Service: stable revision " + stable + " has " +
+                            std::to_string(ready_pods(stable)) + "/" + std::to_string(replicas_) +
+                            " ready pods, " + std::to_string(serving.size()) +
+                            " revisions have ready pods");
+    }
+  } else if (active) {
     const std::string rev = revision_of(*active);
     if (active_history_.empty() || active_history_.back() != rev) {
       active_history_.push_back(rev);

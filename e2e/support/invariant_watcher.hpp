@@ -3,7 +3,10 @@
 // records every moment the traffic safety rules are broken:
 //   - the active Service selects a revision with fewer ready pods than the
 //     release's replicas (rule 1);
-//   - the preview Service selects a revision with no ready pod (rule 2).
+//   - the preview (or canary) Service selects a revision with no ready pod
+//     (rule 2);
+//   - a canary's shared active Service has the stable revision with fewer
+//     ready pods than replicas, or a third revision with ready pods behind it.
 // Each Service change is checked at once against a fresh (quorum) read of the
 // pods, and all selections are re-checked every 100 ms in between. The test
 // fails at the end if anything was recorded.

@@ -78,6 +78,16 @@ std::string cluster_ip(const std::string& ns, const std::string& service) {
   return svc ? svc->value("/spec/clusterIP"_json_pointer, std::string()) : std::string();
 }
 
+std::unique_ptr<TrafficProber> probe_service(const std::string& ns, const std::string& service) {
+  const std::string ip = cluster_ip(ns, service);
+  EXPECT_FALSE(ip.empty()) << "Service " << service << " has no ClusterIP";
+  wait_for_proxy_rules(ip);
+  auto prober = std::make_unique<TrafficProber>(TrafficProber::Options{ip, 80, "/", 50});
+  EXPECT_TRUE(prober->wait_for_success(10s))
+      << "no answer through " << service << " (" << ip << ")";
+  return prober;
+}
+
 void RealNodeReleaseFixture::SetUp() {
   require_real_node();
   if (HasFatalFailure()) return;

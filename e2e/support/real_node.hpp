@@ -4,11 +4,13 @@
 // the cluster runs without it), the images built for it, pod templates that
 // land on it, and a release fixture for the echo server there.
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "modelrelease_fixture.hpp"
+#include "traffic_prober.hpp"
 
 namespace cd4ml::e2e {
 
@@ -35,6 +37,9 @@ std::string cluster_ip(const std::string& ns, const std::string& service);
 // happens to reuse its source port follows that entry instead of the rules
 // (and times out) for as long as the entry lives (120 s).
 void wait_for_proxy_rules(const std::string& ip);
+// A prober sending 50 requests/s to a Service's ClusterIP, started once
+// kube-proxy has its rule and returned once a request was answered.
+std::unique_ptr<TrafficProber> probe_service(const std::string& ns, const std::string& service);
 
 // ReleaseFixture for releases on the real node: its SetUp fails the test
 // without a real node and imports the images first.

@@ -563,6 +563,19 @@ TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
        "spec.strategy.blueGreen: Invalid value: activeService and previewService must differ"},
       {{{"strategy", {{"blueGreen", {{"activeService", "x"}, {"previewService", "x"}}}}}},
        "activeService and previewService must differ"},
+      {{{"strategy", {{"blueGreen", Json::object()}, {"canary", Json::object()}}}},
+       "set one of blueGreen and canary, not both"},
+      {{{"strategy", {{"canary", {{"canaryService", "bad"}}}}}},
+       "spec.strategy.canary: Invalid value: activeService and canaryService must differ"},
+      {{{"strategy", {{"canary", {{"steps", Json::parse(R"([{"setWeight": 101}])")}}}}}},
+       "spec.strategy.canary.steps[0].setWeight"},
+      {{{"strategy", {{"canary", {{"steps", Json::parse(R"([{"setWeight": 5, "pause": {}}])")}}}}}},
+       "a step is either setWeight or pause"},
+      {{{"strategy", {{"canary", {{"steps", Json::parse(R"([{}])")}}}}}},
+       "a step is either setWeight or pause"},
+      {{{"strategy",
+         {{"canary", {{"steps", Json::parse(R"([{"pause": {"duration": "10 minutes"}}])")}}}}}},
+       "must be whole hours, minutes and seconds"},
   };
   for (const auto& c : cases) {
     Json mr = release("bad", "churn-1");

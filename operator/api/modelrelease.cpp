@@ -1,5 +1,7 @@
 #include "operator/api/modelrelease.hpp"
 
+#include <regex>
+
 #include "operator/api/canonical.hpp"
 
 namespace cd4ml::api {
@@ -35,7 +37,31 @@ Gate parse_gate(const Json& g) {
   return gate;
 }
 
+CanaryStep parse_canary_step(const Json& s) {
+  CanaryStep step;
+  if (member(s, "setWeight").is_number()) step.set_weight = member(s, "setWeight").get<double>();
+  const Json& pause = member(s, "pause");
+  if (pause.is_object()) {
+    step.pause = true;
+    step.pause_duration = parse_duration(get_or<std::string>(pause, "duration", ""));
+  }
+  return step;
+}
+
 }  // namespace
+
+std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
+  static const std::regex kDuration("^([0-9]{1,9}h)?([0-9]{1,9}m)?([0-9]{1,9}s)?$");
+  std::smatch m;
+  if (text.empty() || !std::regex_match(text, m, kDuration)) return std::nullopt;
+  std::chrono::seconds total{0};
+  const long factors[] = {3600, 60, 1};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const std::string part = m[i + 1].str();
+    if (!part.empty()) total += std::chrono::seconds(std::stol(part) * factors[i]);
+  }
+  return total;
+}
 
 ReleaseSpec parse_release_spec(const Json& release) {
   const Json& spec = member(release, "spec");
@@ -56,12 +82,30 @@ ReleaseSpec parse_release_spec(const Json& release) {
   out.port = get_or<int>(service, "port", 80);
   out.target_port = member(service, "targetPort");
 
-  const Json& blue_green = member(member(spec, "strategy"), "blueGreen");
-  out.auto_promotion = get_or<bool>(blue_green, "autoPromotion", true);
-  out.preview_replicas = get_or<int>(blue_green, "previewReplicas", out.replicas);
-  out.scale_down_delay_seconds = get_or<int>(blue_green, "scaleDownDelaySeconds", 30);
-  out.active_service = get_or<std::string>(blue_green, "activeService", name);
-  out.preview_service = get_or<std::string>(blue_green, "previewService", name + "-preview");
+  const Json& strategy = member(spec, "strategy");
+  const Json& canary = member(strategy, "canary");
+  if (canary.is_object()) {
+    // The CRD refuses blueGreen beside canary; an object stored before that
+    // rule is read as the canary it also asks for.
+    out.canary.emplace();
+    for (const auto& s : member(canary, "steps")) {
+      out.canary->steps.push_back(parse_canary_step(s));
+    }
+    out.scale_down_delay_seconds = get_or<int>(canary, "scaleDownDelaySeconds", 30);
+    out.active_service = get_or<std::string>(canary, "activeService", name);
+    out.preview_service = get_or<std::string>(canary, "canaryService", name + "-canary");
+    out.preview_replicas = out.replicas;
+    const Json& gateway = member(member(canary, "trafficRouting"), "gatewayAPI");
+    out.canary->http_route = get_or<std::string>(gateway, "httpRoute", "");
+    out.canary->stable_service = get_or<std::string>(canary, "stableService", name + "-stable");
+  } else {
+    const Json& blue_green = member(strategy, "blueGreen");
+    out.auto_promotion = get_or<bool>(blue_green, "autoPromotion", true);
+    out.preview_replicas = get_or<int>(blue_green, "previewReplicas", out.replicas);
+    out.scale_down_delay_seconds = get_or<int>(blue_green, "scaleDownDelaySeconds", 30);
+    out.active_service = get_or<std::string>(blue_green, "activeService", name);
+    out.preview_service = get_or<std::string>(blue_green, "previewService", name + "-preview");
+  }
 
   for (const auto& g : member(spec, "gates")) out.gates.push_back(parse_gate(g));
   out.progress_deadline_seconds = get_or<int>(spec, "progressDeadlineSeconds", 600);

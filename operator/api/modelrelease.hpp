@@ -2,6 +2,7 @@
 // ModelRelease spec with its defaults applied, and revision ids exactly as the
 // API contract defines them.
 
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -37,6 +38,22 @@ struct Gate {
   bool higher_is_better = true;
 };
 
+// One step of a canary rollout: exactly one of set_weight and pause.
+struct CanaryStep {
+  std::optional<double> set_weight;  // percent of traffic for the canary, 0-100
+  bool pause = false;
+  // Pause: how long; nullopt pauses until annotation cd4ml.io/promote=<revision>.
+  std::optional<std::chrono::seconds> pause_duration;
+};
+
+struct CanaryStrategy {
+  std::vector<CanaryStep> steps;
+  // trafficRouting.gatewayAPI.httpRoute: the HTTPRoute whose backend
+  // weights carry the canary's share ("" without: a ratio of pods).
+  std::string http_route;
+  std::string stable_service;  // a Service of the live revision alone, for the route
+};
+
 struct ReleaseSpec {
   // Exactly one model source: a TrainingRun, or uri + version (+ metrics).
   std::string training_run;
@@ -48,6 +65,9 @@ struct ReleaseSpec {
   int replicas = 1;
   int port = 80;
   Json target_port;  // number, name, or null (first port of the first container)
+  // Set when spec.strategy.canary is; blue/green otherwise. With it,
+  // preview_service names the canary Service.
+  std::optional<CanaryStrategy> canary;
   bool auto_promotion = true;
   int preview_replicas = 1;
   int scale_down_delay_seconds = 30;
@@ -62,6 +82,10 @@ struct ReleaseSpec {
 // anything absent (the API server applies them too; this keeps the operator
 // right for objects written before a default existed).
 ReleaseSpec parse_release_spec(const Json& release);
+
+// Seconds of a duration written as in Go and Kubernetes ("90s", "10m",
+// "1h30m"; whole units of h, m and s, in that order); nullopt when malformed.
+std::optional<std::chrono::seconds> parse_duration(const std::string& text);
 
 // First 10 hex characters of sha256 over the canonical JSON of
 // {"modelURI", "modelVersion", "template"}: replicas and Service settings are

@@ -56,6 +56,7 @@ const ResourceType kCustomResourceDefinitions{
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};
 const ResourceType kTrainingRuns{"cd4ml.io", "v1alpha1", "trainingruns", "TrainingRun", true};
 const ResourceType kModelReleases{"cd4ml.io", "v1alpha1", "modelreleases", "ModelRelease", true};
+const ResourceType kHTTPRoutes{"gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", true};
 }  // namespace resources
 
 }  // namespace cd4ml::kube

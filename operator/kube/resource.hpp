@@ -45,6 +45,8 @@ extern const ResourceType kLeases;
 extern const ResourceType kCustomResourceDefinitions;
 extern const ResourceType kTrainingRuns;
 extern const ResourceType kModelReleases;
+// Gateway API (standard channel): a canary's traffic routing.
+extern const ResourceType kHTTPRoutes;
 }  // namespace resources
 
 }  // namespace cd4ml::kube

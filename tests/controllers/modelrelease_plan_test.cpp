@@ -6,6 +6,7 @@ namespace cd4ml::controllers::modelrelease {
 namespace {
 
 using sim::Cluster;
+using sim::first_release;
 using sim::revision_for;
 using std::chrono::seconds;
 
@@ -15,13 +16,6 @@ void roll_out(Cluster& c) {
   c.step();
   c.all_pods_up();
   c.settle();
-}
-
-// Brings a fresh release to Healthy on model "aaa" and returns its revision.
-std::string first_release(Cluster& c) {
-  roll_out(c);
-  EXPECT_EQ(c.phase(), "Healthy");
-  return revision_for(c, "aaa");
 }
 
 // Switches the release to model `version` (accuracy 0.95), rolls it out

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 
 #include "modelrelease_sim.hpp"
@@ -14,9 +15,41 @@ namespace cd4ml::controllers::modelrelease {
 namespace {
 
 using sim::Cluster;
+using Pick = std::function<int(int)>;
+
+// One random thing happening to a release (`what` 0-5; anything else:
+// nothing): a new model, pods coming up (some of them, or none), time
+// passing, a promote or abort annotation, the operator killed after its
+// writes and before its status write.
+void happen(Cluster& c, int what, const Pick& pick) {
+  static const std::vector<std::string> versions = {"aaa", "bbb", "ccc", "ddd"};
+  switch (what) {
+    case 0:
+      c.set_model(versions[static_cast<std::size_t>(pick(4))], pick(5) == 0 ? 0.4 : 0.9);
+      break;
+    case 1:
+    case 2:
+      for (const auto& [name, d] : c.deployments) {
+        if (pick(2) == 0) c.pods_up(revision_of(d), pick(4) == 0 ? pick(3) : -1);
+      }
+      break;
+    case 3: c.advance(std::chrono::seconds(pick(90))); break;
+    case 4: {
+      const std::string target = c.status().value("targetRevision", std::string());
+      c.annotate(pick(4) == 0 ? "cd4ml.io/abort" : "cd4ml.io/promote", target);
+      break;
+    }
+    case 5: {
+      Plan p = plan(c.observe());
+      p.status.reset();
+      c.apply(p);
+      break;
+    }
+    default: break;
+  }
+}
 
 TEST(ModelReleaseRandomSequences, TrafficRulesHoldThroughout) {
-  const std::vector<std::string> versions = {"aaa", "bbb", "ccc", "ddd"};
   for (unsigned seed = 1; seed <= 300; ++seed) {
     std::mt19937 rng(seed);
     const auto pick = [&rng](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
@@ -28,32 +61,72 @@ TEST(ModelReleaseRandomSequences, TrafficRulesHoldThroughout) {
     c.release["spec"]["revisionHistoryLimit"] = pick(3);
     for (int step = 0; step < 60; ++step) {
       SCOPED_TRACE("seed " + std::to_string(seed) + " step " + std::to_string(step));
-      switch (pick(8)) {
-        case 0:
-          c.set_model(versions[static_cast<std::size_t>(pick(4))], pick(5) == 0 ? 0.4 : 0.9);
-          break;
-        case 1:
-        case 2:
-          for (const auto& [name, d] : c.deployments) {
-            if (pick(2) == 0) c.pods_up(revision_of(d), pick(4) == 0 ? pick(3) : -1);
-          }
-          break;
-        case 3: c.advance(std::chrono::seconds(pick(90))); break;
-        case 4: {
-          const std::string target = c.status().value("targetRevision", std::string());
-          c.annotate(pick(4) == 0 ? "cd4ml.io/abort" : "cd4ml.io/promote", target);
-          break;
+      happen(c, pick(8), pick);
+      c.step();
+      if (testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+// The same for canary releases with random steps: besides the rules every
+// step checks (a shared active Service has only the live revision's and the
+// canary's pods behind it, the canary no more than its step asks for), a
+// canary's step never goes back while status is written, whatever happens.
+TEST(ModelReleaseRandomSequences, CanaryRulesHoldThroughout) {
+  const std::vector<Json> step_kinds = {
+      Json::parse(R"({"setWeight": 5})"),  Json::parse(R"({"setWeight": 20})"),
+      Json::parse(R"({"setWeight": 50})"), Json::parse(R"({"setWeight": 0.5})"),
+      Json::parse(R"({"pause": {}})"),     Json::parse(R"({"pause": {"duration": "45s"}})")};
+  for (unsigned seed = 1; seed <= 300; ++seed) {
+    std::mt19937 rng(seed);
+    const auto pick = [&rng](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    Cluster c;
+    c.active_pods_expected = false;
+    c.release["spec"]["replicas"] = 1 + pick(4);
+    c.release["spec"]["gates"] = Json::parse(R"([{"metric": "accuracy", "min": 0.5}])");
+    Json steps = Json::array();
+    for (int i = pick(5); i > 0; --i) {
+      steps.push_back(
+          step_kinds[static_cast<std::size_t>(pick(static_cast<int>(step_kinds.size())))]);
+    }
+    c.release["spec"]["strategy"] = {
+        {"canary", {{"steps", steps}, {"scaleDownDelaySeconds", pick(2) * 30}}}};
+    // Half the seeds route by an HTTPRoute, which the sequence also edits
+    // and deletes.
+    const bool routed = pick(2) == 0;
+    if (routed) {
+      c.release["spec"]["strategy"]["canary"]["trafficRouting"] = {
+          {"gatewayAPI", {{"httpRoute", "web"}}}};
+      c.route = sim::make_route("web", "churn-stable", "churn-canary");
+    }
+    c.release["spec"]["revisionHistoryLimit"] = pick(3);
+    std::string canary;
+    std::size_t step_reached = 0;
+    for (int step = 0; step < 80; ++step) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + " step " + std::to_string(step) + " steps " +
+                   steps.dump());
+      const int what = pick(8);
+      if (what == 6 && routed) {
+        if (pick(3) == 0) {
+          c.route.reset();
+        } else {
+          // Recreated, or edited by hand, with a share of its own.
+          c.route = sim::make_route("web", "churn-stable", "churn-canary");
+          (*c.route)["spec"]["rules"][1]["backendRefs"][1]["weight"] = pick(3);
+          (*c.route)["metadata"]["resourceVersion"] = std::to_string(1000 + step);
         }
-        case 5: {
-          // The operator is killed after its writes, before the status write.
-          Plan p = plan(c.observe());
-          p.status.reset();
-          c.apply(p);
-          break;
-        }
-        default: break;
+      } else {
+        happen(c, what, pick);
       }
       c.step();
+      const Json status = c.status().value("canary", Json::object());
+      const std::string revision = status.value("revision", "");
+      const std::size_t at = status.value("step", std::size_t{0});
+      if (!revision.empty() && revision == canary) {
+        EXPECT_GE(at, step_reached) << "the canary's step went back";
+      }
+      canary = revision;
+      step_reached = at;
       if (testing::Test::HasFailure()) return;
     }
   }

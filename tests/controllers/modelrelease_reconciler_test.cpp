@@ -195,6 +195,80 @@ TEST_F(ModelReleaseReconciler, ReplanningIsBounded) {
                                 "create services/churn-preview", "get services/churn-preview"}));
 }
 
+// A routed canary whose first pod is up: the next reconcile writes 25% into
+// the HTTPRoute "web".
+class RoutedCanaryReconciler : public ModelReleaseReconciler {
+ protected:
+  void SetUp() override {
+    Json release = sim::make_release();
+    release["spec"]["strategy"] = Json::parse(R"({"canary": {
+        "steps": [{"setWeight": 25}, {"pause": {}}],
+        "trafficRouting": {"gatewayAPI": {"httpRoute": "web"}}}})");
+    writer_.put(resources::kModelReleases, release);
+    writer_.put(resources::kHTTPRoutes, sim::make_route("web", "churn-stable", "churn-canary"));
+    sync();
+    candidate_ready();  // model aaa live, the release's three Services created
+    reconcile();
+    sync();
+    release = *releases_.get("ml", "churn");
+    release["spec"]["model"] = {{"uri", "s3://models/churn/bbb"}, {"version", "bbb"}};
+    writer_.put(resources::kModelReleases, release);
+    sync();
+    reconcile();  // the canary's Deployment
+    sync();
+    pods_ready();
+    writer_.clear_requests();
+  }
+  double route_weight() const {
+    return sim::route_share(writer_.object(resources::kHTTPRoutes, "ml", "web").value(),
+                            "churn-stable", "churn-canary");
+  }
+};
+
+TEST_F(RoutedCanaryReconciler, TheWeightIsWrittenOnTheRouteAsRead) {
+  const std::string read = kube::meta_string(
+      writer_.object(resources::kHTTPRoutes, "ml", "web").value(), "resourceVersion");
+  const runtime::Result r = reconcile();
+  EXPECT_NE(r.kind, Kind::Error) << r.error;
+  EXPECT_EQ(route_weight(), 25);
+  const auto& requests = writer_.requests();
+  const auto patch = std::find_if(requests.begin(), requests.end(), [](const auto& q) {
+    return q.verb == "patch" && q.resource == "httproutes";
+  });
+  ASSERT_NE(patch, requests.end());
+  EXPECT_EQ(patch->body["metadata"]["resourceVersion"], read)
+      << "sent with the version it was computed from";
+  EXPECT_EQ(status()["canary"]["weight"], 25.0);
+}
+
+TEST_F(RoutedCanaryReconciler, ARouteChangedMeanwhileIsReadAgainAndWeighted) {
+  // Edited between the reconcile's read and its write.
+  writer_.fail("patch", "httproutes", "web", ErrorKind::Conflict, "the object has been modified");
+  const runtime::Result r = reconcile();
+  EXPECT_NE(r.kind, Kind::Error) << r.error;
+  std::vector<std::string> route_requests;
+  for (const auto& line : writer_.sent()) {
+    if (line.find("httproutes") != std::string::npos) route_requests.push_back(line);
+  }
+  EXPECT_EQ(route_requests,
+            (std::vector<std::string>{"get httproutes/web", "patch httproutes/web",
+                                      "get httproutes/web", "patch httproutes/web"}));
+  EXPECT_EQ(route_weight(), 25);
+}
+
+TEST_F(RoutedCanaryReconciler, ARefusedRouteWriteIsSaidAndTheCanaryGetsNoTraffic) {
+  writer_.fail("patch", "httproutes", "web", ErrorKind::Forbidden,
+               "cannot patch resource \"httproutes\"", 100);
+  reconcile();
+  EXPECT_EQ(route_weight(), 0);
+  EXPECT_EQ(status()["canary"]["weight"], 0.0);
+  EXPECT_NE(status()["message"].get<std::string>().find(
+                "HTTPRoute web writing its weights was refused: cannot patch resource"),
+            std::string::npos)
+      << status()["message"];
+  EXPECT_EQ(events_.reasons().back(), "RouteUnusable");
+}
+
 // The executor alone, on a plan with every kind of write.
 TEST(ModelReleaseExecutor, WritesCreatesScaleUpsServicesScaleDownsDeletesInThatOrder) {
   test_support::FakeWriter writer;
@@ -213,6 +287,11 @@ TEST(ModelReleaseExecutor, WritesCreatesScaleUpsServicesScaleDownsDeletesInThatO
   p.create_deployments = {{{"metadata", {{"name", "churn-new"}}}}};
   p.scale_up = {{"churn-a", 2}};
   p.services = {{"churn-preview", "abc", std::nullopt, std::nullopt}};
+  writer.put(resources::kHTTPRoutes, {{"metadata", {{"name", "web"}, {"namespace", "ml"}}}});
+  p.route = RouteWrite{
+      "web",
+      kube::meta_string(*writer.object(resources::kHTTPRoutes, "ml", "web"), "resourceVersion"),
+      Json::array()};
   p.scale_down = {{"churn-b", 0}};
   p.delete_deployments = {"churn-c"};
   p.delete_services = {"churn-old"};
@@ -220,8 +299,9 @@ TEST(ModelReleaseExecutor, WritesCreatesScaleUpsServicesScaleDownsDeletesInThatO
   EXPECT_EQ(executor.apply(release, p, observed).kind, WriteOutcome::Kind::Applied);
   EXPECT_EQ(writer.sent(),
             (std::vector<std::string>{"create deployments/churn-new", "patch deployments/churn-a",
-                                      "patch services/churn-preview", "patch deployments/churn-b",
-                                      "delete deployments/churn-c", "delete services/churn-old"}));
+                                      "patch services/churn-preview", "patch httproutes/web",
+                                      "patch deployments/churn-b", "delete deployments/churn-c",
+                                      "delete services/churn-old"}));
 
   // It stops at the first create that cannot go ahead.
   writer.clear_requests();

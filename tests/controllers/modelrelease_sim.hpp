@@ -11,6 +11,7 @@
 #include <string>
 
 #include "operator/api/conditions.hpp"
+#include "operator/controllers/modelrelease/canary.hpp"
 #include "operator/controllers/modelrelease/plan.hpp"
 #include "operator/controllers/modelrelease/workloads.hpp"
 
@@ -54,6 +55,45 @@ inline Json training_run(const std::string& name, const std::string& version, do
             {"metrics", {{"accuracy", accuracy}}}}}};
 }
 
+// A user's HTTPRoute in front of a routed canary: an admin rule to another
+// Service with a filter, then the rule that splits between the stable and
+// the canary Service (no weight on the stable one: the Gateway API's 1).
+inline Json make_route(const std::string& name, const std::string& stable,
+                       const std::string& canary) {
+  Json route = Json::parse(R"({
+    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+    "metadata": {"namespace": "ml", "resourceVersion": "1"},
+    "spec": {"parentRefs": [{"name": "gateway"}], "rules": [
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/admin"}}],
+       "filters": [{"type": "RequestHeaderModifier",
+                    "requestHeaderModifier": {"add": [{"name": "x-admin", "value": "1"}]}}],
+       "backendRefs": [{"name": "admin", "port": 80}]},
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+       "backendRefs": [{"name": "STABLE", "port": 80}, {"name": "CANARY", "port": 80, "weight": 0}]}
+    ]}
+  })");
+  route["metadata"]["name"] = name;
+  route["spec"]["rules"][1]["backendRefs"][0]["name"] = stable;
+  route["spec"]["rules"][1]["backendRefs"][1]["name"] = canary;
+  return route;
+}
+
+// The canary's share of the first rule that names both Services, percent
+// (-1: no such rule). Read here on its own terms, not with the operator's code.
+inline double route_share(const Json& route, const std::string& stable, const std::string& canary) {
+  for (const auto& rule : route["spec"]["rules"]) {
+    double s = -1;
+    double c = -1;
+    for (const auto& ref : rule.value("backendRefs", Json::array())) {
+      const double w = ref.value("weight", 1.0);
+      if (ref["name"] == stable && s < 0) s = w;
+      if (ref["name"] == canary && c < 0) c = w;
+    }
+    if (s >= 0 && c >= 0) return s + c > 0 ? 100 * c / (s + c) : 0;
+  }
+  return -1;
+}
+
 struct Cluster {
   Json release = make_release();
   std::optional<Json> run;
@@ -67,24 +107,32 @@ struct Cluster {
   std::map<std::string, CreateFailure> refuse;
   std::vector<EventSpec> events;
   std::vector<Json> pods;  // only what a test puts here: the kubelet's view of them
+  // A routed canary's HTTPRoute (none: not found, or unreadable when
+  // route_error says so); route_writes counts the operator's writes to it.
+  std::optional<Json> route;
+  std::string route_error;
+  int route_writes = 0;
 
   Observed observe() const {
     Observed o;
     o.release = release;
     o.training_run = run;
     for (const auto& [name, d] : deployments) o.deployments.push_back(d);
-    const auto bg =
-        release["spec"].value("strategy", Json::object()).value("blueGreen", Json::object());
-    const std::string name = release["metadata"]["name"];
-    if (auto it = services.find(bg.value("activeService", name)); it != services.end()) {
+    if (auto it = services.find(active_service()); it != services.end()) {
       o.active_service = it->second;
     }
-    if (auto it = services.find(bg.value("previewService", name + "-preview"));
-        it != services.end()) {
+    if (auto it = services.find(preview_service()); it != services.end()) {
       o.preview_service = it->second;
     }
     for (const auto& [n, svc] : services) {
       if (svc["metadata"].contains("ownerReferences")) o.owned_services.push_back(svc);
+    }
+    if (routed()) {
+      if (auto it = services.find(stable_service()); it != services.end()) {
+        o.stable_service = it->second;
+      }
+      o.http_route = route;
+      o.http_route_error = route_error;
     }
     o.create_failures = refuse;
     o.pods = pods;
@@ -92,12 +140,39 @@ struct Cluster {
     return o;
   }
 
+  bool canary() const { return strategy().contains("canary"); }
+  Json strategy() const { return release["spec"].value("strategy", Json::object()); }
+  std::string active_service() const {
+    const std::string name = release["metadata"]["name"];
+    const Json s = strategy().value(canary() ? "canary" : "blueGreen", Json::object());
+    return s.value("activeService", name);
+  }
+  bool routed() const {
+    return canary() &&
+           strategy()["canary"].contains("/trafficRouting/gatewayAPI/httpRoute"_json_pointer);
+  }
+  std::string stable_service() const {
+    const std::string name = release["metadata"]["name"];
+    return strategy()["canary"].value("stableService", name + "-stable");
+  }
+  // The canary's share the route carries now (0 when there is none).
+  double route_weight() const {
+    return route ? std::max(0.0, route_share(*route, stable_service(), preview_service())) : 0;
+  }
+  // The preview Service, or a canary's own.
+  std::string preview_service() const {
+    const std::string name = release["metadata"]["name"];
+    if (canary()) return strategy()["canary"].value("canaryService", name + "-canary");
+    return strategy().value("blueGreen", Json::object()).value("previewService", name + "-preview");
+  }
+
   // Plans once, applies the writes in the executor's order, checks the rules.
   Plan step() {
     const std::string active_before = selected(release["metadata"]["name"]);
+    const std::string live_before = status().value("activeRevision", std::string());
     Plan p = plan(observe());
     apply(p);
-    check_traffic_rules(active_before);
+    check_traffic_rules(active_before, live_before);
     return p;
   }
 
@@ -112,6 +187,7 @@ struct Cluster {
   }
 
   void apply(const Plan& p) {
+    const bool share_ok_before = routed_share_problem().empty();
     for (const auto& d : p.create_deployments) {
       Json created = d;
       created["metadata"]["uid"] = "uid-" + std::to_string(next_uid++);
@@ -134,9 +210,32 @@ struct Cluster {
         EXPECT_EQ(services.count(w.name), 0u);
         services[w.name] = *w.create;
       } else {
-        services.at(w.name)["spec"]["selector"]["cd4ml.io/revision"] = w.revision;
+        Json& selector = services.at(w.name)["spec"]["selector"];
+        if (w.revision == kEveryRevision) {
+          selector.erase("cd4ml.io/revision");
+        } else {
+          selector["cd4ml.io/revision"] = w.revision;
+        }
         if (w.ports) services.at(w.name)["spec"]["ports"] = *w.ports;
       }
+      ++writes;
+    }
+    if (p.route) {
+      // Between the Service writes and this one the route still carries
+      // its old share: the canary Service must already be able to take it.
+      // (When it could before this plan: a pod that just failed, or a
+      // share someone else wrote, is what this plan repairs.)
+      if (share_ok_before) {
+        EXPECT_EQ(routed_share_problem(), "") << "before the route write";
+      }
+      ASSERT_TRUE(route.has_value()) << "a write to a route that does not exist";
+      EXPECT_EQ((*route)["metadata"]["name"], p.route->name);
+      EXPECT_EQ((*route)["metadata"]["resourceVersion"], p.route->resource_version)
+          << "weights computed from another version of the route";
+      (*route)["spec"]["rules"] = p.route->rules;
+      (*route)["metadata"]["resourceVersion"] =
+          std::to_string(std::stol((*route)["metadata"]["resourceVersion"].get<std::string>()) + 1);
+      ++route_writes;
       ++writes;
     }
     // Nothing a Service selects (after this plan's switches) loses its pods.
@@ -145,7 +244,7 @@ struct Cluster {
       if (it == deployments.end()) return false;
       const std::string rev = revision_of(it->second);
       for (const auto& [n, svc] : services) {
-        if (selected_revision(svc) == rev) return true;
+        if (selected_revision(svc) == rev || selected_revision(svc) == kEveryRevision) return true;
       }
       return false;
     };
@@ -252,15 +351,20 @@ struct Cluster {
   }
 
   // Safety rules 1 and 2 on the state after every step: a switch of the
-  // active Service lands on a fully available revision; the preview Service
-  // always selects a revision with a ready pod (or nothing).
-  void check_traffic_rules(const std::string& active_before) const {
+  // active Service lands on a fully available revision (narrowing a shared
+  // one to the live revision is not a switch); the preview Service always
+  // selects a revision with a ready pod (or nothing).
+  void check_traffic_rules(const std::string& active_before, const std::string& live_before) const {
     const std::string name = release["metadata"]["name"];
     const int replicas = release["spec"].value("replicas", 1);
-    if (auto it = services.find(name); it != services.end()) {
-      const std::string rev = selected_revision(it->second);
+    const auto active = services.find(name);
+    if (active != services.end() && selected_revision(active->second) == kEveryRevision) {
+      check_shared_selection();
+    } else if (active != services.end()) {
+      const std::string rev = selected_revision(active->second);
       const Json* d = find(rev);
-      if (rev != active_before) {
+      const bool narrowed = active_before == kEveryRevision && rev == live_before;
+      if (rev != active_before && !narrowed) {
         EXPECT_TRUE(d != nullptr && fully_available(*d, replicas))
             << "active Service switched to revision " << rev << " which is not fully available";
       }
@@ -270,15 +374,85 @@ struct Cluster {
             << "active Service selects revision " << rev << " which has no ready pod";
       }
     }
-    if (auto it = services.find(name + "-preview"); it != services.end()) {
+    if (routed()) check_route();
+    if (auto it = services.find(preview_service()); it != services.end()) {
       const std::string rev = selected_revision(it->second);
       // Falling back to the active revision is always allowed: there is
       // nothing better to show.
-      if (rev != kNoRevision && rev != selected(name)) {
+      if (rev != kNoRevision && rev != selected(name) &&
+          rev != status().value("activeRevision", std::string())) {
         const Json* d = find(rev);
         EXPECT_TRUE(d != nullptr && has_ready_pod(*d))
             << "preview Service selects revision " << rev << " which has no ready pod";
       }
+    }
+  }
+
+  // An active Service shared by a canary: behind it, only the active
+  // revision and the canary have pods, and the canary no more than its
+  // current step's weight asks for (at least one pod).
+  void check_shared_selection() const {
+    const Json canary_status = status().value("canary", Json::object());
+    const std::string canary_rev = canary_status.value("revision", "");
+    const std::string active_rev = status().value("activeRevision", "");
+    ASSERT_FALSE(canary_rev.empty()) << "a shared active Service with no canary in status";
+    for (const auto& [n, d] : deployments) {
+      const std::string rev = revision_of(d);
+      if (rev == canary_rev || rev == active_rev) continue;
+      EXPECT_FALSE(has_pods(d)) << "revision " << rev << " has pods behind the shared Service";
+    }
+    const std::size_t step = canary_status.value("step", std::size_t{0});
+    double weight = 0;
+    const Json steps = strategy()["canary"].value("steps", Json::array());
+    for (std::size_t i = 0; i < steps.size() && i <= step; ++i) {
+      if (steps[i].contains("setWeight")) weight = steps[i]["setWeight"].get<double>();
+    }
+    const int replicas = release["spec"].value("replicas", 1);
+    const Json* d = find(canary_rev);
+    ASSERT_NE(d, nullptr);
+    EXPECT_GT(weight, 0) << "the canary shares traffic at step " << step << " with no weight";
+    EXPECT_LE(available_replicas(*d), std::max(1, canary_replicas(weight, replicas)))
+        << "the canary carries more than step " << step << " asks for";
+  }
+
+  // A share on the route reaches the revision the canary Service selects:
+  // the canary with enough available pods for it, or the live revision.
+  std::string routed_share_problem() const {
+    const double weight = route_weight();
+    if (weight <= 0) return "";
+    const std::string rev = selected(preview_service());
+    const Json* d = find(rev);
+    const std::string share = std::to_string(weight) + "% of the traffic";
+    if (d == nullptr) return share + " to a canary Service with no revision";
+    if (rev == selected(stable_service())) return "";
+    const int needed = canary_pods(weight, release["spec"].value("replicas", 1), WeightBy::Route);
+    if (available_replicas(*d) >= needed) return "";
+    return share + " to revision " + rev + " with " + std::to_string(available_replicas(*d)) +
+           " available pods";
+  }
+
+  // A routed canary: the stable Service selects what the active one does;
+  // the route carries exactly the share status.canary records, never more
+  // than the step reached asks for.
+  void check_route() const {
+    if (services.count(stable_service()) != 0) {
+      EXPECT_EQ(selected(stable_service()), selected(release["metadata"]["name"]))
+          << "the stable and the active Service disagree";
+    }
+    EXPECT_EQ(routed_share_problem(), "") << "after the plan";
+    if (!route || route_share(*route, stable_service(), preview_service()) < 0) return;
+    const Json canary_status = status().value("canary", Json::object());
+    const double weight = route_weight();
+    EXPECT_DOUBLE_EQ(weight, canary_status.value("weight", 0.0))
+        << "the route and status.canary disagree";
+    if (weight > 0) {
+      const std::size_t step = canary_status.value("step", std::size_t{0});
+      double asked = 0;
+      const Json steps = strategy()["canary"].value("steps", Json::array());
+      for (std::size_t i = 0; i < steps.size() && i <= step; ++i) {
+        if (steps[i].contains("setWeight")) asked = steps[i]["setWeight"].get<double>();
+      }
+      EXPECT_LE(weight, asked) << "the route carries more than step " << step << " asks for";
     }
   }
 
@@ -293,6 +467,26 @@ struct Cluster {
 inline std::string revision_for(const Cluster& c, const std::string& version) {
   const Json& t = c.release["spec"]["template"];
   return api::revision_id(version, "s3://models/churn/" + version, t);
+}
+
+// Healthy on model "aaa" (all pods up); returns its revision.
+inline std::string first_release(Cluster& c) {
+  c.step();
+  c.all_pods_up();
+  c.settle();
+  EXPECT_EQ(c.phase(), "Healthy");
+  return revision_for(c, "aaa");
+}
+
+// Model "bbb" as the candidate, created and planned once; returns its revision.
+inline std::string start_canary(Cluster& c) {
+  c.set_model("bbb", 0.95);
+  c.step();
+  return revision_for(c, "bbb");
+}
+
+inline Json canary_status(const Cluster& c) {
+  return c.status().value("canary", Json());
 }
 
 }  // namespace cd4ml::controllers::modelrelease::sim

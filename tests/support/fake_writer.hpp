@@ -76,6 +76,11 @@ class FakeWriter final : public kube::Writer {
   Json merge_patch(const kube::ResourceType& type, std::string_view ns, std::string_view name,
                    const Json& patch) override {
     Json& live = existing("patch", type, ns, name, patch);
+    // A patch naming a resourceVersion applies only to that version.
+    const Json sent_version = patch.value("/metadata/resourceVersion"_json_pointer, Json());
+    if (!sent_version.is_null() && sent_version != live["metadata"]["resourceVersion"]) {
+      throw error(kube::ErrorKind::Conflict, "the object has been modified");
+    }
     live.merge_patch(patch);
     live["metadata"]["resourceVersion"] = std::to_string(++counter_);
     return live;

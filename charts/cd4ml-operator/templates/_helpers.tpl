@@ -90,6 +90,11 @@ Granted cluster-wide by a ClusterRole, or in watchNamespace by a Role.
 - apiGroups: [""]
   resources: ["services"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# Canary releases with trafficRouting.gatewayAPI: the named HTTPRoute is read
+# and the weights of its two backendRefs patched; never created or deleted.
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "patch"]
 # core/v1 Events on TrainingRuns and ModelReleases (repeats are patched).
 - apiGroups: [""]
   resources: ["events"]

@@ -73,13 +73,7 @@ class RealTraffic : public EchoReleaseFixture {
   }
 
   std::unique_ptr<TrafficProber> probe(const std::string& service) {
-    const std::string ip = cluster_ip(ns_.name(), service);
-    EXPECT_FALSE(ip.empty()) << "Service " << service << " has no ClusterIP";
-    wait_for_proxy_rules(ip);
-    auto prober = std::make_unique<TrafficProber>(TrafficProber::Options{ip, 80, "/", 50});
-    EXPECT_TRUE(prober->wait_for_success(10s))
-        << "no answer through " << service << " (" << ip << ")";
-    return prober;
+    return probe_service(ns_.name(), service);
   }
 };
 

@@ -74,9 +74,13 @@ CandidateVerdict evaluate_candidate(const CandidateInput& in) {
   }
 
   const bool promote =
-      in.spec.auto_promotion || v.rollback ||
-      kube::string_field(in.annotations, api::annotation::kPromote) == record.revision;
-  const int want = promote ? in.spec.replicas : in.spec.preview_replicas;
+      in.canary != nullptr
+          ? in.canary->steps_done
+          : in.spec.auto_promotion || v.rollback ||
+                kube::string_field(in.annotations, api::annotation::kPromote) == record.revision;
+  const int want = in.canary != nullptr ? in.canary->replicas
+                   : promote            ? in.spec.replicas
+                                        : in.spec.preview_replicas;
   const Json* dep = in.deployment;
   // The progress window holds whatever keeps the candidate from becoming
   // available, a Deployment the server keeps refusing (quota, webhook) too.
@@ -111,7 +115,7 @@ CandidateVerdict evaluate_candidate(const CandidateInput& in) {
     v.replicas = want;
     // Scaling up from preview size for promotion opens a new progress window,
     // from the whole second status records for it.
-    v.restart_progress = current < want && want == in.spec.replicas &&
+    v.restart_progress = in.canary == nullptr && current < want && want == in.spec.replicas &&
                          in.spec.preview_replicas < want && current == in.spec.preview_replicas;
     if (v.restart_progress) deadline = std::chrono::floor<std::chrono::seconds>(in.now) + window;
   }
@@ -125,6 +129,11 @@ CandidateVerdict evaluate_candidate(const CandidateInput& in) {
     v.kind = Kind::Wait;
     v.look_again_at = deadline;
     if (in.pod_trouble != nullptr) v.pod_trouble = *in.pod_trouble;
+    return v;
+  }
+  if (in.canary != nullptr && !promote) {
+    v.kind = in.canary->paused ? Kind::AwaitPromotion : Kind::Stepping;
+    v.look_again_at = in.canary->pause_ends;
     return v;
   }
   v.kind = promote ? Kind::Promote : Kind::AwaitPromotion;

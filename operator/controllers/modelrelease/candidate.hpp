@@ -23,6 +23,14 @@ namespace cd4ml::controllers::modelrelease {
 
 using Json = nlohmann::json;
 
+// A canary candidate's size and pace, from its steps (canary.hpp).
+struct CanarySizing {
+  int replicas = 0;         // its pods for the current step (replicas once steps are done)
+  bool steps_done = false;  // ready to take over once at full size
+  bool paused = false;      // its step waits for cd4ml.io/promote
+  std::optional<std::chrono::system_clock::time_point> pause_ends;  // a timed pause's end
+};
+
 struct CandidateInput {
   const api::RevisionRecord& record;    // in state Preview
   const Json* deployment;               // its Deployment; null when there is none
@@ -33,6 +41,7 @@ struct CandidateInput {
   const Json& annotations;     // the release's, for cd4ml.io/promote and cd4ml.io/abort
   std::chrono::system_clock::time_point now;
   const PodTrouble* pod_trouble = nullptr;  // why its pods do not come up; null when none shows
+  const CanarySizing* canary = nullptr;     // set for a canary strategy
 };
 
 struct CandidateVerdict {
@@ -41,7 +50,8 @@ struct CandidateVerdict {
     Abort,           // abort annotation, refused for good, or past its deadline (rule 4)
     RetryCreate,     // its Deployment was refused for now: retried until the deadline
     Wait,            // not available yet: look again by the deadline
-    AwaitPromotion,  // available at previewReplicas; waits for cd4ml.io/promote
+    AwaitPromotion,  // available at previewReplicas (a canary: paused); waits for cd4ml.io/promote
+    Stepping,        // a canary available for its step: its steps go on
     Promote,         // available at full size and promotion allowed: ready to go live
   };
   // What its Deployment needs first, whatever the outcome.

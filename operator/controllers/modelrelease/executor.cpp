@@ -61,7 +61,35 @@ std::optional<WriteOutcome> create_deployment(kube::Writer& writer, const Owner&
 
 std::optional<Json>& observed_service(Observed& observed, const Owner& owner,
                                       const std::string& name) {
-  return name == owner.spec.active_service ? observed.active_service : observed.preview_service;
+  if (name == owner.spec.active_service) return observed.active_service;
+  if (name == owner.spec.preview_service) return observed.preview_service;
+  return observed.stable_service;
+}
+
+// The canary's weights into its HTTPRoute, on the resourceVersion they were
+// computed from. A route that changed or went meanwhile is read again and
+// planned from; a refused write shows in the plan as the route's problem.
+std::optional<WriteOutcome> write_route(kube::Writer& writer, const Owner& owner,
+                                        const RouteWrite& route, Observed& observed) {
+  const Json patch = {{"metadata", {{"resourceVersion", route.resource_version}}},
+                      {"spec", {{"rules", route.rules}}}};
+  try {
+    writer.merge_patch(resources::kHTTPRoutes, owner.ns, route.name, patch);
+  } catch (const kube::ApiError& e) {
+    if (kube::is_conflict(e) || kube::is_not_found(e)) {
+      observed.http_route = writer.try_get(resources::kHTTPRoutes, owner.ns, route.name);
+      return stopped(Kind::Replan);
+    }
+    if (e.kind() != kube::ErrorKind::Forbidden && e.kind() != kube::ErrorKind::Invalid &&
+        e.kind() != kube::ErrorKind::BadRequest) {
+      throw;
+    }
+    observed.http_route.reset();
+    observed.http_route_error = "writing its weights was refused: " + e.user_message();
+    return stopped(Kind::Replan);
+  }
+  owner.log.info("HTTPRoute weights written", {{"httproute", route.name}});
+  return std::nullopt;
 }
 
 std::optional<WriteOutcome> write_service(kube::Writer& writer, runtime::PatchMemo& patches,
@@ -135,6 +163,9 @@ WriteOutcome Executor::apply(const Json& release, const Plan& plan, Observed& ob
     if (auto stop = write_service(writer_, memos_.service_patches, owner, w, observed)) {
       return *stop;
     }
+  }
+  if (plan.route) {
+    if (auto stop = write_route(writer_, owner, *plan.route, observed)) return *stop;
   }
   for (const auto& s : plan.scale_down) scale(s);
   for (const auto& d : plan.delete_deployments) {

@@ -3,6 +3,7 @@
 #include "operator/api/conditions.hpp"
 #include "operator/api/labels.hpp"
 #include "operator/api/modelrelease.hpp"
+#include "operator/controllers/modelrelease/canary_plan.hpp"
 #include "operator/controllers/modelrelease/candidate.hpp"
 #include "operator/controllers/modelrelease/history.hpp"
 #include "operator/controllers/modelrelease/release_status.hpp"
@@ -22,25 +23,6 @@ using std::chrono::system_clock;
 // A foreign Service is not in the operator's (labelled) cache, so nothing
 // wakes the release when it goes away: look again this often.
 constexpr std::chrono::seconds kConflictRecheck{30};
-
-struct Release {
-  const Observed& observed;
-  const api::ReleaseSpec spec;
-  const std::string name;
-  const long generation;
-  const Json old_status;
-};
-
-void tell(Plan& plan, const EventSpec& event) {
-  plan.events.push_back({event.type, event.reason, api::truncate_message(event.message)});
-}
-
-void requeue_at(Plan& plan, system_clock::time_point when, system_clock::time_point now) {
-  // Rounded up, plus a margin, so a requeue never fires a moment before its deadline.
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(when - now);
-  const auto delay = std::max(left, std::chrono::milliseconds(0)) + std::chrono::milliseconds(50);
-  if (!plan.requeue_after || delay < *plan.requeue_after) plan.requeue_after = delay;
-}
 
 void scale(Plan& plan, const Json* deployment, int replicas) {
   if (deployment == nullptr || spec_replicas(*deployment) == replicas) return;
@@ -74,7 +56,8 @@ std::optional<PodTrouble> revision_trouble(const Observed& o, const std::string&
 
 // The candidate's verdict into its record and the plan's writes.
 CandidateVerdict judge_candidate(const Release& r, RevisionSet& revisions, const Target& target,
-                                 api::RevisionRecord& record, Plan& plan) {
+                                 api::RevisionRecord& record, const CanarySizing* canary,
+                                 Plan& plan) {
   const auto failure = r.observed.create_failures.find(target.revision);
   const Json annotations =
       r.observed.release.value("/metadata/annotations"_json_pointer, Json::object());
@@ -83,7 +66,7 @@ CandidateVerdict judge_candidate(const Release& r, RevisionSet& revisions, const
   CandidateVerdict verdict = evaluate_candidate(
       {record, deployment, revisions.find(revisions.live),
        failure != r.observed.create_failures.end() ? &failure->second : nullptr, r.spec, r.name,
-       annotations, r.observed.now, trouble ? &*trouble : nullptr});
+       annotations, r.observed.now, trouble ? &*trouble : nullptr, canary});
   mark_verdict(record, verdict, r.observed.now);
   if (verdict.workload == CandidateVerdict::Workload::Create) {
     // The target was derived from target.source, so its lineage fits.
@@ -170,14 +153,25 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
     if (record->state == api::RevisionState::Preview) candidate = record;
   }
   std::optional<CandidateVerdict> verdict;
-  if (candidate != nullptr) verdict = judge_candidate(r, revisions, target, *candidate, plan);
+  std::optional<CanaryStepOutcome> steps;
+  const Routing routing = routing_of(r);
+  if (candidate != nullptr && r.spec.canary) {
+    steps = step_canary(r, revisions, routing, *candidate);
+  }
+  if (candidate != nullptr) {
+    verdict =
+        judge_candidate(r, revisions, target, *candidate, steps ? &steps->sizing : nullptr, plan);
+    if (steps && !verdict->finished()) {
+      for (const auto& event : steps->events) tell(plan, event);
+    }
+  }
   const std::string none;
   const std::string& candidate_revision = candidate != nullptr ? candidate->revision : none;
 
-  const BlueGreenTraffic traffic =
-      decide_blue_green({revisions.live, seen.active, candidate_revision,
-                         verdict ? &*verdict : nullptr, revisions.deployment(revisions.live),
-                         revisions.deployment(candidate_revision), r.spec.replicas});
+  const TrafficDecision decision = decide_traffic(r, revisions, seen, routing, candidate_revision,
+                                                  verdict ? &*verdict : nullptr, steps);
+  const BlueGreenTraffic& traffic = decision.services;
+  end_share(r, revisions, seen, routing, decision, candidate, plan);
   if (candidate != nullptr && traffic.preview == candidate_revision &&
       seen.preview != candidate_revision) {
     // Also when it is promoted in the same step: it did arrive in preview first.
@@ -200,6 +194,9 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
   plan.services = service_writes(traffic, o, r.spec);
   plan.delete_services = services_renamed_away(o, r.spec);
 
+  record_canary(r, target.revision, revisions.live, candidate, steps, decision.weight,
+                routing.through, status, plan);
+  plan.route = route_write(r, routing, decision.weight);
   const Json* live_deployment = revisions.deployment(revisions.live);
   const Json lineage = live_deployment != nullptr ? lineage_of(*live_deployment) : Json::object();
   const std::string create_error =
@@ -208,10 +205,13 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
   const std::optional<PodTrouble> live_trouble = revision_trouble(o, revisions.live);
   const PodTrouble* candidate_trouble =
       verdict && verdict->pod_trouble ? &*verdict->pod_trouble : nullptr;
+  const std::string canary_note = steps && candidate->revision != revisions.live
+                                      ? modelrelease::canary_note(r, routing, status, plan)
+                                      : std::string();
   set_release_status(status,
                      {revisions.records, target.revision, revisions.live, traffic.preview, lineage,
                       target.source, live_deployment, r.spec.replicas, create_error, awaiting,
-                      candidate_trouble, live_trouble ? &*live_trouble : nullptr},
+                      candidate_trouble, live_trouble ? &*live_trouble : nullptr, canary_note},
                      r.generation, o.now);
   if (target.source.state == ModelSource::State::Failed &&
       r.old_status.value("phase", "") != api::release_phase::kDegraded) {
@@ -220,6 +220,21 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
 }
 
 }  // namespace
+
+void tell(Plan& plan, const EventSpec& event) {
+  plan.events.push_back({event.type, event.reason, api::truncate_message(event.message)});
+}
+
+void requeue_at(Plan& plan, system_clock::time_point when, system_clock::time_point now) {
+  // Rounded up, plus a margin, so a requeue never fires a moment before its deadline.
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(when - now);
+  const auto delay = std::max(left, std::chrono::milliseconds(0)) + std::chrono::milliseconds(50);
+  if (!plan.requeue_after || delay < *plan.requeue_after) plan.requeue_after = delay;
+}
+
+std::string subject(const api::RevisionRecord& record) {
+  return "revision " + record.revision + " (model " + record.model_version + ")";
+}
 
 Plan plan(const Observed& observed) {
   const Json& meta = observed.release.at("metadata");

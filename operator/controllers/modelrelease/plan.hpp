@@ -50,8 +50,13 @@ struct Observed {
   std::optional<Json> training_run;     // the referenced TrainingRun, if any
   std::vector<Json> deployments;        // Deployments controlled by the release
   std::optional<Json> active_service;   // Services of the configured names,
-  std::optional<Json> preview_service;  // whoever controls them
-  std::vector<Json> owned_services;     // every Service the release controls
+  std::optional<Json> preview_service;  // whoever controls them (a canary's: canaryService)
+  std::optional<Json> stable_service;   // a canary's with an HTTPRoute
+  // The canary's HTTPRoute, read live (nullopt: not found, or unreadable and
+  // then http_route_error says why).
+  std::optional<Json> http_route;
+  std::string http_route_error;
+  std::vector<Json> owned_services;  // every Service the release controls
   // Pods labelled with the release's name: why a revision's pods do not come
   // up (the kubelet's reason) is only on them.
   std::vector<Json> pods;
@@ -73,10 +78,19 @@ struct ServiceWrite {
   std::optional<Json> ports;   // new spec.ports when spec.service changed
 };
 
+// New spec.rules for the canary's HTTPRoute, sent with the resourceVersion
+// they were computed from (a route changed meanwhile is refused and read again).
+struct RouteWrite {
+  std::string name;
+  std::string resource_version;
+  Json rules;
+};
+
 struct Plan {
   std::vector<Json> create_deployments;
   std::vector<Scale> scale_up;
   std::vector<ServiceWrite> services;
+  std::optional<RouteWrite> route;  // after the Services: the canary Service is in place first
   std::vector<Scale> scale_down;
   std::vector<std::string> delete_deployments;
   std::vector<std::string> delete_services;  // owned Services no longer named in spec
@@ -86,8 +100,8 @@ struct Plan {
 
   // Writes to objects other than the release's own status.
   std::size_t object_writes() const {
-    return create_deployments.size() + scale_up.size() + services.size() + scale_down.size() +
-           delete_deployments.size() + delete_services.size();
+    return create_deployments.size() + scale_up.size() + services.size() + (route ? 1 : 0) +
+           scale_down.size() + delete_deployments.size() + delete_services.size();
   }
 };
 

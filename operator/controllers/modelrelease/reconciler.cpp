@@ -3,6 +3,7 @@
 #include "operator/api/labels.hpp"
 #include "operator/api/modelrelease.hpp"
 #include "operator/controllers/modelrelease/release_status.hpp"
+#include "operator/kube/errors.hpp"
 #include "operator/kube/object_meta.hpp"
 
 namespace cd4ml::controllers::modelrelease {
@@ -25,7 +26,8 @@ std::vector<std::string> release_of_pod(const Json& pod) {
 
 Reconciler::Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& events,
                        const util::Clock& clock)
-    : caches_(caches),
+    : writer_(writer),
+      caches_(caches),
       events_(events),
       status_writer_(writer, kube::resources::kModelReleases, clock),
       service_patches_(clock),
@@ -49,6 +51,18 @@ Observed Reconciler::observe(const Json& release) const {
   }
   if (auto s = caches_.services.get(ns, spec.active_service)) o.active_service = *s;
   if (auto s = caches_.services.get(ns, spec.preview_service)) o.preview_service = *s;
+  if (spec.canary && !spec.canary->http_route.empty()) {
+    if (auto s = caches_.services.get(ns, spec.canary->stable_service)) o.stable_service = *s;
+    // Read live: a route is the user's object, changed by others, and one
+    // GET per reconcile of a routed canary is cheaper than watching every
+    // HTTPRoute of the cluster (nor does the operator need the Gateway API
+    // installed to start).
+    try {
+      o.http_route = writer_.try_get(kube::resources::kHTTPRoutes, ns, spec.canary->http_route);
+    } catch (const kube::ApiError& e) {
+      o.http_route_error = "cannot be read: " + e.user_message();
+    }
+  }
   for (const auto& svc : caches_.services.by_controller_owner(kube::meta_string(release, "uid"))) {
     o.owned_services.push_back(*svc);
   }
@@ -98,7 +112,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   deleted_services_.hide_deleted(key, observed.owned_services);
   // Our own Service patches the cache does not show yet: plan from the
   // Services as the server holds them, not from the copies before the switch.
-  for (auto* s : {&observed.active_service, &observed.preview_service}) {
+  for (auto* s : {&observed.active_service, &observed.preview_service, &observed.stable_service}) {
     if (!*s) continue;
     if (auto patch = service_patches_.unseen(**s)) (*s)->merge_patch(*patch);
   }

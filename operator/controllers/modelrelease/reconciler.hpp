@@ -47,6 +47,7 @@ class Reconciler final : public runtime::Reconciler {
   // Says in status why a Service write was refused; the key is retried.
   runtime::Result report_service_refused(const Json& release, const WriteOutcome& outcome);
 
+  kube::Writer& writer_;  // also reads a canary's HTTPRoute, live (it is not cached)
   Caches caches_;
   runtime::EventSink& events_;
   runtime::StatusWriter status_writer_;

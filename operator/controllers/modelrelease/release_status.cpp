@@ -65,6 +65,12 @@ ReleaseCondition release_condition(const ReleaseView& v) {
     return {waiting_phase, "DeploymentCreateFailed", v.create_error + "; retrying; " + serving,
             false};
   }
+  if (v.awaiting_promotion && !v.canary_note.empty()) {
+    return {rphase::kAwaitingPromotion, "AwaitingPromotion",
+            "revision " + v.target + " is paused (" + v.canary_note + "); annotate " +
+                std::string(api::annotation::kPromote) + "=" + v.target + " to go on; " + serving,
+            false};
+  }
   if (v.awaiting_promotion) {
     return {rphase::kAwaitingPromotion, "AwaitingPromotion",
             "revision " + v.target + " is ready in preview; annotate " +
@@ -79,8 +85,9 @@ ReleaseCondition release_condition(const ReleaseView& v) {
                 ") is not starting: " + v.candidate_trouble->describe() + "; " + serving,
             false};
   }
+  const std::string note = v.canary_note.empty() ? "" : " (" + v.canary_note + ")";
   return {rphase::kProgressing, "RolloutInProgress",
-          "rolling out revision " + v.target + "; " + serving, false};
+          "rolling out revision " + v.target + note + "; " + serving, false};
 }
 
 }  // namespace

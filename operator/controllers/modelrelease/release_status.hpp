@@ -48,6 +48,8 @@ struct ReleaseView {
   bool awaiting_promotion;
   const PodTrouble* candidate_trouble;  // the waiting candidate's pods; null when none shows
   const PodTrouble* live_trouble;       // the active revision's pods; null when none shows
+  // Where a canary stands ("canary step 2 of 4, 5% of traffic"); "" for blue/green.
+  const std::string& canary_note;
 };
 
 // `status` with the revision fields, phase, message and conditions of `view`.

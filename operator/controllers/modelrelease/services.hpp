@@ -12,10 +12,13 @@
 
 namespace cd4ml::controllers::modelrelease {
 
-// What the active and preview Services select now ("" for nothing).
+// What the active and preview Services select now ("" for nothing). An
+// active Service shared by a canary's pods reads as "" with active_shared:
+// the live revision is then the one status remembers.
 struct ServiceSelections {
   std::string active;
   std::string preview;
+  bool active_shared = false;
 };
 ServiceSelections observed_selections(const Observed& observed);
 

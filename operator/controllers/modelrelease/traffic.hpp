@@ -3,9 +3,8 @@
 // and as a value. Safety rules 1 and 2 are decided here and nowhere else;
 // the Service writes only carry the value out.
 //
-// One struct per rollout strategy. Blue/green moves whole Services; a canary
-// strategy adds its own (stable, canary, weight) and its own decide function
-// beside this one, and plan() picks one by spec.strategy.
+// One decision per rollout strategy: blue/green moves whole Services; a
+// canary shares the active Service between two revisions by pods.
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -40,5 +39,23 @@ struct TrafficInput {
 // missing); otherwise it keeps what it selects. Rule 2: the preview Service
 // shows the candidate once it has a ready pod, else the live revision.
 BlueGreenTraffic decide_blue_green(const TrafficInput& in);
+
+// A canary without traffic routing: the blue/green decision, except that
+// while the canary rolls out with a weight allowed by its available pods,
+// the active Service selects every serving pod of the release (stable and
+// canary) instead of the live revision's alone. The canary Service is the
+// preview one (rule 2). Leaving the shared selection back to the live
+// revision is always allowed: it narrows to pods that already serve.
+struct CanaryTraffic {
+  BlueGreenTraffic services;  // active is kEveryRevision while shared
+  bool shared = false;
+};
+
+struct CanaryShare {
+  double weight;    // allowed_weight() of the canary's available pods
+  bool other_pods;  // a revision other than the live one and the canary has pods
+};
+
+CanaryTraffic decide_canary(const TrafficInput& in, const CanaryShare& share);
 
 }  // namespace cd4ml::controllers::modelrelease

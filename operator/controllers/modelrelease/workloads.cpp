@@ -1,5 +1,7 @@
 #include "operator/controllers/modelrelease/workloads.hpp"
 
+#include <algorithm>
+
 #include "operator/api/labels.hpp"
 #include "operator/controllers/owner.hpp"
 
@@ -98,6 +100,14 @@ Json build_deployment(const Json& release, const api::ReleaseSpec& spec, const R
             {"template", pod_template}}}};
 }
 
+namespace {
+Json selector(const std::string& release, const std::string& revision) {
+  Json out = {{api::label::kRelease, release}};
+  if (revision != kEveryRevision) out[api::label::kRevision] = revision;
+  return out;
+}
+}  // namespace
+
 Json build_service(const Json& release, const api::ReleaseSpec& spec, const std::string& name,
                    const std::string& revision) {
   const std::string release_name = release["metadata"].value("name", "");
@@ -108,7 +118,7 @@ Json build_service(const Json& release, const api::ReleaseSpec& spec, const std:
           {"metadata", owned_metadata(release, name, labels)},
           {"spec",
            {{"type", "ClusterIP"},
-            {"selector", {{api::label::kRelease, release_name}, {api::label::kRevision, revision}}},
+            {"selector", selector(release_name, revision)},
             {"ports", service_ports(spec)}}}};
 }
 
@@ -132,8 +142,10 @@ bool ports_differ(const Json& service, const Json& ports) {
 }
 
 Json selector_patch(const std::string& release, const std::string& revision) {
-  return {{"spec",
-           {{"selector", {{api::label::kRelease, release}, {api::label::kRevision, revision}}}}}};
+  Json patch = {{"spec", {{"selector", selector(release, revision)}}}};
+  // A merge patch removes a key set to null.
+  if (revision == kEveryRevision) patch["spec"]["selector"][api::label::kRevision] = nullptr;
+  return patch;
 }
 
 Json lineage_of(const Json& deployment) {
@@ -143,8 +155,12 @@ Json lineage_of(const Json& deployment) {
 }
 
 std::string selected_revision(const Json& service) {
-  return service.value("/spec/selector"_json_pointer, Json::object())
-      .value(api::label::kRevision, "");
+  const Json selector = service.value("/spec/selector"_json_pointer, Json::object());
+  if (!selector.is_object()) return "";
+  if (!selector.contains(api::label::kRevision) && selector.contains(api::label::kRelease)) {
+    return kEveryRevision;
+  }
+  return selector.value(api::label::kRevision, "");
 }
 
 std::string revision_of(const Json& deployment) {
@@ -176,6 +192,17 @@ bool has_ready_pod(const Json& deployment) {
   // generation only means a new replica count, and pods that were ready stay
   // ready while the Deployment controller catches up.
   return spec_replicas(deployment) > 0 && number_at(deployment, "status", "readyReplicas") >= 1;
+}
+
+int available_replicas(const Json& deployment) {
+  const long available = number_at(deployment, "status", "availableReplicas");
+  return static_cast<int>(std::min<long>(available, spec_replicas(deployment)));
+}
+
+bool has_pods(const Json& deployment) {
+  // status.replicas leaves out terminating pods, which no Service sends
+  // new requests to once other endpoints are ready.
+  return spec_replicas(deployment) > 0 || number_at(deployment, "status", "replicas") > 0;
 }
 
 }  // namespace cd4ml::controllers::modelrelease

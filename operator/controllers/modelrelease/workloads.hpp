@@ -14,6 +14,9 @@ using Json = nlohmann::json;
 // Selector value of a preview Service that must select nothing (no active
 // revision to fall back to). Never a revision id (those are 10 hex characters).
 inline constexpr const char* kNoRevision = "none";
+// What a Service selects when its selector has the release but no revision:
+// every serving pod of the release (a canary's active Service, by pods).
+inline constexpr const char* kEveryRevision = "*";
 inline constexpr const char* kLineageAnnotation = "cd4ml.io/lineage";
 inline constexpr const char* kModelUriAnnotation = "cd4ml.io/model-uri";
 
@@ -33,6 +36,7 @@ std::string deployment_name(const std::string& release, const std::string& revis
 // (it survives the TrainingRun).
 Json build_deployment(const Json& release, const api::ReleaseSpec& spec, const RevisionModel& model,
                       int replicas);
+// `revision` may be kEveryRevision.
 Json build_service(const Json& release, const api::ReleaseSpec& spec, const std::string& name,
                    const std::string& revision);
 // spec.ports of both Services, from spec.service.
@@ -44,7 +48,8 @@ Json selector_patch(const std::string& release, const std::string& revision);
 // The lineage a revision's Deployment carries (an object; empty when it has none).
 Json lineage_of(const Json& deployment);
 
-// The revision a Service selects ("" when none).
+// The revision a Service selects: "" when none, kEveryRevision when it
+// selects the release's pods whatever their revision.
 std::string selected_revision(const Json& service);
 std::string revision_of(const Json& deployment);
 int spec_replicas(const Json& deployment);
@@ -53,5 +58,9 @@ int spec_replicas(const Json& deployment);
 bool fully_available(const Json& deployment, int replicas);
 // Safety rule 2: at least one ready pod, and not being scaled to zero.
 bool has_ready_pod(const Json& deployment);
+// Available pods, at most as many as it asks for.
+int available_replicas(const Json& deployment);
+// It asks for pods or still has some (terminating ones aside).
+bool has_pods(const Json& deployment);
 
 }  // namespace cd4ml::controllers::modelrelease
