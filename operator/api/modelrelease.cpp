@@ -1,6 +1,9 @@
 #include "operator/api/modelrelease.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <regex>
+#include <type_traits>
 
 #include "operator/api/canonical.hpp"
 
@@ -19,6 +22,23 @@ template <typename T>
 T get_or(const Json& object, const char* key, T fallback) {
   const Json& value = member(object, key);
   if (value.is_null()) return fallback;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // A whole number that fits, as the CRD's integer fields hold: nlohmann
+    // would cast a float or a larger number (undefined behaviour; found by
+    // tests/fuzz/spec_readers_fuzz).
+    if (value.is_number_unsigned()) {
+      const auto v = value.get<std::uint64_t>();
+      return v <= static_cast<std::uint64_t>(std::numeric_limits<T>::max()) ? static_cast<T>(v)
+                                                                            : fallback;
+    }
+    if (value.is_number_integer()) {
+      const auto v = value.get<std::int64_t>();
+      return v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max()
+                 ? static_cast<T>(v)
+                 : fallback;
+    }
+    return fallback;
+  }
   try {
     return value.get<T>();
   } catch (const Json::exception&) {

@@ -44,6 +44,23 @@ TEST(ReleaseSpec, CanaryStepsAndServices) {
   EXPECT_EQ(spec.preview_replicas, 3);
 }
 
+// Found by tests/fuzz/spec_readers_fuzz: a number an int cannot hold was
+// cast to int (undefined behaviour). A stored object that predates the CRD's
+// validation gets the default instead.
+TEST(ReleaseSpec, IntegersAnIntCannotHoldGetTheDefault) {
+  for (const char* replicas : {"6.6e119", "2.5", "18446744073709551615", "-9223372036854775808"}) {
+    Json release = release_with(Json::object());
+    release["spec"]["replicas"] = Json::parse(replicas);
+    release["spec"]["progressDeadlineSeconds"] = Json::parse(replicas);
+    const ReleaseSpec spec = parse_release_spec(release);
+    EXPECT_EQ(spec.replicas, 1) << replicas;
+    EXPECT_EQ(spec.progress_deadline_seconds, 600) << replicas;
+  }
+  Json release = release_with(Json::object());
+  release["spec"]["replicas"] = 2147483647;
+  EXPECT_EQ(parse_release_spec(release).replicas, 2147483647);
+}
+
 TEST(ReleaseSpec, DurationsAreWholeHoursMinutesAndSecondsInOrder) {
   EXPECT_EQ(parse_duration("30s"), seconds(30));
   EXPECT_EQ(parse_duration("10m"), seconds(600));

@@ -349,8 +349,13 @@ TEST_F(ChaosE2E, KillNineDuringRolloutsNeverBreaksTraffic) {
   for (const auto& d : deployments) revisions.insert(d["metadata"]["labels"]["cd4ml.io/revision"]);
   EXPECT_EQ(deployments.size(), revisions.size()) << "one Deployment per revision";
   EXPECT_EQ(deployments.size(), 3u);
-  const auto history = watcher_->active_history();
-  EXPECT_EQ(history, actives);
+  // The watcher sees the last switch on its own watch (or its next 100 ms
+  // check), maybe after the status the wait above read.
+  wait_until("the invariant watcher sees the last switch", 30s, [&] {
+    const auto seen = watcher_->active_history();
+    return !seen.empty() && seen.back() == actives.back();
+  });
+  EXPECT_EQ(watcher_->active_history(), actives);
   expect_no_violations();
 }
 

@@ -37,10 +37,12 @@ Pair find_pair(const Json& rule, const Json& route, const RouteBackends& backend
   return pair;
 }
 
-// A backendRef's weight; the Gateway API default is 1.
+// A backendRef's weight; the Gateway API default is 1. Held to the CRD's
+// bounds, so that no route, valid or not, makes the sums below overflow.
 long weight_of(const Json& ref) {
+  constexpr long kMaxWeight = 1'000'000;
   const Json w = ref.value("weight", Json(1));
-  return w.is_number_integer() ? w.get<long>() : 1;
+  return w.is_number_integer() ? std::clamp(w.get<long>(), 0L, kMaxWeight) : 1;
 }
 
 }  // namespace
