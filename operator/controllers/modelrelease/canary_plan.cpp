@@ -94,10 +94,7 @@ TrafficDecision decide_traffic(const Release& r, RevisionSet& revisions,
     // Services by revision, as blue/green; the weight goes to the route,
     // while the canary rolls out beside a live revision (before the first
     // one there is no stable Service to share with) and the route can take it.
-    using Kind = CandidateVerdict::Kind;
-    const bool rolling_out =
-        verdict != nullptr && (verdict->kind == Kind::Wait || verdict->kind == Kind::Stepping ||
-                               verdict->kind == Kind::AwaitPromotion);
+    const bool rolling_out = verdict != nullptr && verdict->rolling_out();
     const bool usable = routing.route.problem.empty();
     const bool beside_live = !revisions.live.empty();
     return {decide_blue_green(in), false, rolling_out && usable && beside_live ? allowed : 0};

@@ -71,6 +71,11 @@ struct CandidateVerdict {
 
   // It ends the rollout of this revision: recorded as Rejected or Aborted.
   bool finished() const { return kind == Kind::Reject || kind == Kind::Abort; }
+  // Its rollout goes on (coming up, stepping, or waiting to be promoted):
+  // it may be shown, and a canary may keep its share.
+  bool rolling_out() const {
+    return kind == Kind::Wait || kind == Kind::Stepping || kind == Kind::AwaitPromotion;
+  }
 };
 
 CandidateVerdict evaluate_candidate(const CandidateInput& in);

@@ -25,8 +25,7 @@ BlueGreenTraffic decide_blue_green(const TrafficInput& in) {
   // Shown while its rollout goes on and it has a ready pod; a promoted one is
   // shown in both Services; a finished one (rejected, aborted) or one whose
   // Deployment is still refused, never.
-  const bool rolling_out =
-      verdict_is(Kind::Wait) || verdict_is(Kind::AwaitPromotion) || verdict_is(Kind::Stepping);
+  const bool rolling_out = in.verdict != nullptr && in.verdict->rolling_out();
   const bool ready_pod =
       in.candidate_deployment != nullptr && has_ready_pod(*in.candidate_deployment);
   traffic.preview = (promote || (rolling_out && ready_pod)) ? in.candidate : next;
@@ -35,10 +34,7 @@ BlueGreenTraffic decide_blue_green(const TrafficInput& in) {
 
 CanaryTraffic decide_canary(const TrafficInput& in, const CanaryShare& share) {
   CanaryTraffic traffic{decide_blue_green(in), false};
-  using Kind = CandidateVerdict::Kind;
-  const bool rolling_out = in.verdict != nullptr &&
-                           (in.verdict->kind == Kind::Wait || in.verdict->kind == Kind::Stepping ||
-                            in.verdict->kind == Kind::AwaitPromotion);
+  const bool rolling_out = in.verdict != nullptr && in.verdict->rolling_out();
   // Only beside the live revision as it stands, with no third revision's
   // pods behind the shared selector.
   if (rolling_out && share.weight > 0 && !share.other_pods && !in.live.empty() &&
