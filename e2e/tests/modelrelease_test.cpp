@@ -3,6 +3,8 @@
 // selects a revision that is not fully ready, or the preview Service one with
 // no ready pod.
 
+#include "operator/api/modelrelease.hpp"
+
 #include <gtest/gtest.h>
 
 #include "cluster.hpp"
@@ -570,12 +572,42 @@ TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
       {{{"strategy", {{"canary", {{"steps", Json::parse(R"([{"setWeight": 101}])")}}}}}},
        "spec.strategy.canary.steps[0].setWeight"},
       {{{"strategy", {{"canary", {{"steps", Json::parse(R"([{"setWeight": 5, "pause": {}}])")}}}}}},
-       "a step is either setWeight or pause"},
+       "a step is exactly one of setWeight, pause and analysis"},
       {{{"strategy", {{"canary", {{"steps", Json::parse(R"([{}])")}}}}}},
-       "a step is either setWeight or pause"},
+       "a step is exactly one of setWeight, pause and analysis"},
       {{{"strategy",
          {{"canary", {{"steps", Json::parse(R"([{"pause": {"duration": "10 minutes"}}])")}}}}}},
        "must be whole hours, minutes and seconds"},
+      // spec.analysis (issue 16): the gates' vocabulary and rules.
+      {{{"analysis", {{"metrics", Json::parse(R"([{"name": "errors", "query": "q"}])")}}}},
+       "spec.analysis.metrics[0]: Invalid value: a metric needs min, max or compareToActive"},
+      {{{"analysis",
+         {{"metrics", Json::parse(R"([{"name": "errors", "query": "q", "min": 2, "max": 1},
+                                      {"name": "ratio", "query": "q", "compareToActive": "NoWorse",
+                                       "max": 1}])")}}}},
+       "compareToActive cannot be combined with min or max in one metric"},
+      {{{"analysis", {{"metrics", Json::parse(R"([{"name": "errors", "query": "q", "max": 1,
+                                       "tolerance": 0.1}])")}}}},
+       "tolerance only applies to compareToActive"},
+      {{{"analysis",
+         {{"prometheus", {{"address", "prometheus.monitoring:9090"}}},
+          {"metrics", Json::parse(R"([{"name": "errors", "query": "q", "max": 1}])")}}}},
+       "spec.analysis.prometheus.address: Invalid value: \"prometheus.monitoring:9090\": must be "
+       "an http:// or https:// URL with a host, an optional path and no query or fragment"},
+      {{{"analysis",
+         {{"interval", "0s"},
+          {"metrics", Json::parse(R"([{"name": "errors", "query": "q", "max": 1}])")}}}},
+       "spec.analysis.interval: Invalid value: \"0s\": must be at least 1s"},
+      {{{"analysis", {{"metrics", Json::parse(R"([{"name": "errors", "query": "q", "max": 1},
+                                      {"name": "errors", "query": "r", "max": 2}])")}}}},
+       "spec.analysis.metrics[1]: Duplicate value"},
+      {{{"strategy",
+         {{"canary", {{"steps", Json::parse(R"([{"setWeight": 10}, {"analysis": {}}])")}}}}}},
+       "spec.strategy.canary.steps: Invalid value: a canary analysis step needs spec.analysis"},
+      {{{"analysis", {{"metrics", Json::parse(R"([{"name": "errors", "query": "q", "max": 1}])")}}},
+        {"strategy",
+         {{"canary", {{"steps", Json::parse(R"([{"setWeight": 10, "analysis": {}}])")}}}}}},
+       "a step is exactly one of setWeight, pause and analysis"},
   };
   for (const auto& c : cases) {
     Json mr = release("bad", "churn-1");
@@ -584,6 +616,47 @@ TEST_F(ModelReleaseE2E, InvalidManifestsAreRejectedWithReadableMessages) {
     EXPECT_NE(r.exit_code, 0) << c.spec_patch.dump();
     EXPECT_NE(r.err.find(c.expected), std::string::npos) << c.spec_patch.dump() << "\n" << r.err;
   }
+}
+
+// The API server applies spec.analysis's defaults, so what the operator reads
+// back is what a user sees with `kubectl get -o yaml`.
+TEST_F(ModelReleaseE2E, ValidAnalysisIsAcceptedWithItsDefaults) {
+  const Json analysis = Json::parse(R"json({
+      "prometheus": {"address": "http://prometheus.monitoring:9090"},
+      "metrics": [
+        {"name": "live-accuracy",
+         "query": "sum(rate(outcomes_total{correct=\"true\",revision=\"{{revision}}\"}[5m]))",
+         "compareToActive": "NoWorse", "tolerance": 0.01,
+         "minSamples": {"query": "sum(increase(outcomes_total[5m]))", "count": 200}},
+        {"name": "error-rate", "query": "errors", "max": 0.01, "count": 5}]})json");
+  const Json steps = Json::parse(R"([{"setWeight": 10}, {"analysis": {}}])");
+  apply_json(release("analysed", "churn-1",
+                     {{"analysis", analysis}, {"strategy", {{"canary", {{"steps", steps}}}}}}));
+  const Json stored = get_json("modelrelease", ns_.name(), "analysed").value();
+  const Json& a = stored["spec"]["analysis"];
+  EXPECT_EQ(a["interval"], "30s");
+  ASSERT_EQ(a["metrics"].size(), 2u) << a.dump(2);
+  for (const auto& m : a["metrics"]) {
+    EXPECT_EQ(m["failureLimit"], 0) << m.dump();
+    EXPECT_EQ(m["inconclusiveLimit"], 3) << m.dump();
+    EXPECT_EQ(m["consecutiveErrorLimit"], 4) << m.dump();
+    EXPECT_EQ(m["direction"], "HigherIsBetter") << m.dump();
+  }
+  EXPECT_FALSE(a["metrics"][0].contains("count")) << "no default: until the step ends";
+  EXPECT_EQ(stored["spec"]["strategy"]["canary"]["steps"][1], Json::parse(R"({"analysis": {}})"))
+      << "an empty analysis step is kept, not pruned";
+
+  const api::ReleaseSpec spec = api::parse_release_spec(stored);
+  ASSERT_TRUE(spec.analysis.has_value());
+  EXPECT_EQ(spec.analysis->address, "http://prometheus.monitoring:9090");
+  EXPECT_EQ(spec.analysis->interval, std::chrono::seconds(30));
+  ASSERT_EQ(spec.analysis->metrics.size(), 2u);
+  EXPECT_EQ(spec.analysis->metrics[0].query, analysis["metrics"][0]["query"]);
+  EXPECT_EQ(spec.analysis->metrics[0].compare_to_active, "NoWorse");
+  EXPECT_EQ(spec.analysis->metrics[0].min_samples.value().count, 200.0);
+  EXPECT_EQ(spec.analysis->metrics[1].count, 5);
+  ASSERT_TRUE(spec.canary.has_value());
+  EXPECT_TRUE(spec.canary->steps.at(1).analysis);
 }
 
 // The reconciler itself on caches filled by hand, to hold the moment a real

@@ -1,56 +1,23 @@
 #include "operator/api/modelrelease.hpp"
 
-#include <cstdint>
-#include <limits>
 #include <regex>
-#include <type_traits>
 
 #include "operator/api/canonical.hpp"
+#include "operator/api/json_read.hpp"
 
 namespace cd4ml::api {
 
 namespace {
 
-const Json& member(const Json& object, const char* key) {
-  static const Json kNull;
-  if (!object.is_object()) return kNull;
-  auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
-
-template <typename T>
-T get_or(const Json& object, const char* key, T fallback) {
-  const Json& value = member(object, key);
-  if (value.is_null()) return fallback;
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    // A whole number that fits, as the CRD's integer fields hold: nlohmann
-    // would cast a float or a larger number (undefined behaviour; found by
-    // tests/fuzz/spec_readers_fuzz).
-    if (value.is_number_unsigned()) {
-      const auto v = value.get<std::uint64_t>();
-      return v <= static_cast<std::uint64_t>(std::numeric_limits<T>::max()) ? static_cast<T>(v)
-                                                                            : fallback;
-    }
-    if (value.is_number_integer()) {
-      const auto v = value.get<std::int64_t>();
-      return v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max()
-                 ? static_cast<T>(v)
-                 : fallback;
-    }
-    return fallback;
-  }
-  try {
-    return value.get<T>();
-  } catch (const Json::exception&) {
-    return fallback;
-  }
-}
+using json_read::get_or;
+using json_read::member;
+using json_read::number;
 
 Gate parse_gate(const Json& g) {
   Gate gate;
   gate.metric = get_or<std::string>(g, "metric", "");
-  if (member(g, "min").is_number()) gate.min = member(g, "min").get<double>();
-  if (member(g, "max").is_number()) gate.max = member(g, "max").get<double>();
+  gate.min = number(g, "min");
+  gate.max = number(g, "max");
   gate.compare_to_active = get_or<std::string>(g, "compareToActive", "");
   gate.tolerance = get_or<double>(g, "tolerance", 0.0);
   gate.higher_is_better = get_or<std::string>(g, "direction", "HigherIsBetter") != "LowerIsBetter";
@@ -59,12 +26,14 @@ Gate parse_gate(const Json& g) {
 
 CanaryStep parse_canary_step(const Json& s) {
   CanaryStep step;
-  if (member(s, "setWeight").is_number()) step.set_weight = member(s, "setWeight").get<double>();
+  step.set_weight = number(s, "setWeight");
   const Json& pause = member(s, "pause");
   if (pause.is_object()) {
     step.pause = true;
     step.pause_duration = parse_duration(get_or<std::string>(pause, "duration", ""));
   }
+  // `analysis: {}` has no fields of its own: it runs spec.analysis.
+  step.analysis = member(s, "analysis").is_object();
   return step;
 }
 
@@ -128,6 +97,7 @@ ReleaseSpec parse_release_spec(const Json& release) {
   }
 
   for (const auto& g : member(spec, "gates")) out.gates.push_back(parse_gate(g));
+  out.analysis = parse_analysis_spec(spec);
   out.progress_deadline_seconds = get_or<int>(spec, "progressDeadlineSeconds", 600);
   out.revision_history_limit = get_or<int>(spec, "revisionHistoryLimit", 2);
   return out;

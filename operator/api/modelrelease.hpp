@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "operator/api/analysis_spec.hpp"
+
 namespace cd4ml::api {
 
 using Json = nlohmann::json;
@@ -38,10 +40,13 @@ struct Gate {
   bool higher_is_better = true;
 };
 
-// One step of a canary rollout: exactly one of set_weight and pause.
+// One step of a canary rollout: exactly one of set_weight, pause and analysis.
 struct CanaryStep {
   std::optional<double> set_weight;  // percent of traffic for the canary, 0-100
   bool pause = false;
+  // analysis: {}: the release's analysis must pass (each metric `count`
+  // Successful measurements taken in this step) before the next step.
+  bool analysis = false;
   // Pause: how long; nullopt pauses until annotation cd4ml.io/promote=<revision>.
   std::optional<std::chrono::seconds> pause_duration;
 };
@@ -74,6 +79,7 @@ struct ReleaseSpec {
   std::string active_service;
   std::string preview_service;
   std::vector<Gate> gates;
+  std::optional<AnalysisSpec> analysis;  // live metrics; nullopt: none
   int progress_deadline_seconds = 600;
   int revision_history_limit = 2;
 };

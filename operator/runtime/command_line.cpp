@@ -115,6 +115,14 @@ void add_flags(CLI::App& app, RawFlags& raw, CommandLine& line) {
                  "Client-side rate limit: burst of requests above the rate")
       ->capture_default_str()
       ->check(kPositive);
+  app.add_option("--prometheus-address", options.prometheus_address,
+                 "Prometheus base URL (http(s)://host:port) for releases' live analysis "
+                 "that name none")
+      ->check([](const std::string& value) {
+        return value.empty() || value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0
+                   ? std::string()
+                   : std::string("must start with http:// or https://");
+      });
   app.add_option("--graceful-shutdown-timeout", raw.graceful_shutdown_seconds,
                  "Seconds in-flight reconciles get to finish on SIGTERM")
       ->capture_default_str()

@@ -46,6 +46,8 @@ struct ManagerOptions {
   // How long start-up waits for the API server to answer (startup_check.hpp).
   std::chrono::milliseconds startup_timeout{std::chrono::seconds(30)};
   kube::WatchMachineOptions watch{};
+  // Where live analysis asks Prometheus when a release names no address.
+  std::string prometheus_address;
 };
 
 class Manager {

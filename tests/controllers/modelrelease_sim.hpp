@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "operator/api/conditions.hpp"
+#include "operator/controllers/modelrelease/analysis_queries.hpp"
 #include "operator/controllers/modelrelease/canary.hpp"
 #include "operator/controllers/modelrelease/plan.hpp"
 #include "operator/controllers/modelrelease/workloads.hpp"
@@ -112,6 +114,10 @@ struct Cluster {
   std::optional<Json> route;
   std::string route_error;
   int route_writes = 0;
+  // Answers live analysis queries when set; measurement_rounds counts the
+  // reconciles that measured.
+  std::shared_ptr<kube::PromQuerier> prometheus;
+  int measurement_rounds = 0;
 
   Observed observe() const {
     Observed o;
@@ -170,7 +176,18 @@ struct Cluster {
   Plan step() {
     const std::string active_before = selected(release["metadata"]["name"]);
     const std::string live_before = status().value("activeRevision", std::string());
-    Plan p = plan(observe());
+    Observed o = observe();
+    Plan p = plan(o);
+    // As the reconciler does: measure what the plan asks for, plan again.
+    if (p.analysis_due && prometheus) {
+      const api::ReleaseSpec spec = api::parse_release_spec(release);
+      o.measurements = take_measurements({prometheus, "http://prometheus.test:9090", nullptr},
+                                         *spec.analysis, *p.analysis_due, {"churn", "ml"}, now);
+      o.measured_revision = p.analysis_due->revision;
+      ++measurement_rounds;
+      p = plan(o);
+      EXPECT_FALSE(p.analysis_due) << "asked to measure again right after measuring";
+    }
     apply(p);
     check_traffic_rules(active_before, live_before);
     return p;

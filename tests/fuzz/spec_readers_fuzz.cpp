@@ -2,13 +2,16 @@
 // object can predate the CRD's validation or come from a newer one, so a
 // reader may refuse it with an exception but must not crash or misbehave.
 // The input is one JSON document, read as a ModelRelease, its spec (or the
-// document) as a TrainingRun spec, and its "duration" as a pause duration.
+// document) as a TrainingRun spec, its "duration" as a pause duration, and
+// its "status" as a release's status.analysis (read back from the server on
+// every reconcile, so it must never throw).
 
 #include <cstdint>
 #include <string_view>
 
 #include "operator/api/modelrelease.hpp"
 #include "operator/api/trainingrun.hpp"
+#include "operator/controllers/modelrelease/analysis.hpp"
 
 using Json = nlohmann::json;
 
@@ -27,5 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const Json duration = input.value("duration", Json());
   if (duration.is_string()) (void)cd4ml::api::parse_duration(duration.get<std::string>());
+  namespace mr = cd4ml::controllers::modelrelease;
+  if (const auto record = mr::analysis_record_from_json(input.value("status", Json()))) {
+    (void)mr::to_json(*record);
+  }
   return 0;
 }

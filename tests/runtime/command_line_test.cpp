@@ -40,14 +40,26 @@ TEST(CommandLine, DefaultsAreControllerRuntimes) {
 }
 
 TEST(CommandLine, EveryFlagReachesItsOption) {
-  const CommandLine line =
-      parse({"--kubeconfig=/k/config", "--context", "prod", "--namespace=ml", "--leader-elect",
-             "--leader-election-namespace=ops", "--leader-election-id=my-lease",
-             "--leader-election-lease-duration=30", "--leader-election-renew-deadline=20",
-             "--leader-election-retry-period=4", "--metrics-bind-address=127.0.0.1:9000",
-             "--health-probe-bind-address=0", "--max-concurrent-reconciles=5",
-             "--kube-api-qps=50.5", "--kube-api-burst=80", "--graceful-shutdown-timeout=45",
-             "--startup-timeout=90", "--log-format=json", "--log-level=debug"});
+  const CommandLine line = parse({"--kubeconfig=/k/config",
+                                  "--context",
+                                  "prod",
+                                  "--namespace=ml",
+                                  "--leader-elect",
+                                  "--leader-election-namespace=ops",
+                                  "--leader-election-id=my-lease",
+                                  "--leader-election-lease-duration=30",
+                                  "--leader-election-renew-deadline=20",
+                                  "--leader-election-retry-period=4",
+                                  "--metrics-bind-address=127.0.0.1:9000",
+                                  "--health-probe-bind-address=0",
+                                  "--max-concurrent-reconciles=5",
+                                  "--kube-api-qps=50.5",
+                                  "--kube-api-burst=80",
+                                  "--graceful-shutdown-timeout=45",
+                                  "--startup-timeout=90",
+                                  "--log-format=json",
+                                  "--log-level=debug",
+                                  "--prometheus-address=http://prom.monitoring:9090"});
   ASSERT_FALSE(line.exit_now) << line.err;
   const ManagerOptions& m = line.manager;
   EXPECT_EQ(line.kubeconfig, "/k/config");
@@ -66,6 +78,7 @@ TEST(CommandLine, EveryFlagReachesItsOption) {
   EXPECT_EQ(m.kube_api_burst, 80);
   EXPECT_EQ(m.graceful_shutdown_timeout, seconds(45));
   EXPECT_EQ(m.startup_timeout, seconds(90));
+  EXPECT_EQ(m.prometheus_address, "http://prom.monitoring:9090");
   EXPECT_EQ(line.log_format, LogFormat::JSON);
   EXPECT_EQ(line.log_level, LogLevel::Debug);
 }
@@ -86,6 +99,7 @@ TEST(CommandLine, BadValuesStopWithAMessageNamingTheFlag) {
       {"--graceful-shutdown-timeout=-5", "--graceful-shutdown-timeout"},
       {"--leader-election-lease-duration=0", "--leader-election-lease-duration"},
       {"--startup-timeout=0", "--startup-timeout"},
+      {"--prometheus-address=prom:9090", "--prometheus-address"},
       {"--metrics-bind-address=localhost", "--metrics-bind-address"},
       {"--health-probe-bind-address=:99999", "--health-probe-bind-address"},
       {"--no-such-flag", "--no-such-flag"},
@@ -122,13 +136,26 @@ TEST(CommandLine, HelpListsEveryFlagAndExitsZero) {
   const CommandLine line = parse({"--help"});
   EXPECT_TRUE(line.exit_now);
   EXPECT_EQ(line.exit_code, 0);
-  for (const char* flag :
-       {"--version", "--kubeconfig", "--context", "--namespace", "--leader-elect",
-        "--leader-election-namespace", "--leader-election-id", "--leader-election-lease-duration",
-        "--leader-election-renew-deadline", "--leader-election-retry-period",
-        "--metrics-bind-address", "--health-probe-bind-address", "--max-concurrent-reconciles",
-        "--kube-api-qps", "--kube-api-burst", "--graceful-shutdown-timeout", "--startup-timeout",
-        "--log-format", "--log-level"}) {
+  for (const char* flag : {"--version",
+                           "--kubeconfig",
+                           "--context",
+                           "--namespace",
+                           "--leader-elect",
+                           "--leader-election-namespace",
+                           "--leader-election-id",
+                           "--leader-election-lease-duration",
+                           "--leader-election-renew-deadline",
+                           "--leader-election-retry-period",
+                           "--metrics-bind-address",
+                           "--health-probe-bind-address",
+                           "--max-concurrent-reconciles",
+                           "--kube-api-qps",
+                           "--kube-api-burst",
+                           "--graceful-shutdown-timeout",
+                           "--startup-timeout",
+                           "--log-format",
+                           "--log-level",
+                           "--prometheus-address"}) {
     EXPECT_NE(line.out.find(flag), std::string::npos) << flag;
   }
 }

@@ -17,6 +17,7 @@ constexpr int kMaxCanaryFactor = 9;
 
 std::string describe_step(const api::CanaryStep& step) {
   if (step.set_weight) return "setWeight " + format_percent(*step.set_weight);
+  if (step.analysis) return "analysis";
   if (step.pause_duration) return "pause " + std::to_string(step.pause_duration->count()) + "s";
   return "pause until promoted";
 }
@@ -116,8 +117,15 @@ CanaryStepOutcome advance_canary(const CanaryStepInput& in) {
 
   while (st.step < steps.size()) {
     const api::CanaryStep& step = steps[st.step];
+    // Missing evidence holds the canary where it is, as a pause would.
+    if (in.analysis_holds && !in.promote_annotation) {
+      out.sizing.paused = true;
+      break;
+    }
     bool done = false;
-    if (step.set_weight) {
+    if (step.analysis) {
+      done = in.promote_annotation || in.analysis_passed_step == st.step;
+    } else if (step.set_weight) {
       const int pods = std::max(1, canary_pods(*step.set_weight, in.replicas, in.by));
       done =
           in.weight_settable && in.deployment != nullptr && fully_available(*in.deployment, pods);

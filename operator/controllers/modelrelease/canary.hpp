@@ -76,6 +76,10 @@ struct CanaryStepInput {
   // release has no stable revision to compare with or fall back to).
   bool skip_steps;
   std::chrono::system_clock::time_point now;
+  // Live analysis (analysis_plan.hpp): the step whose analysis passed, and
+  // whether missing evidence holds every step where it is.
+  std::optional<std::size_t> analysis_passed_step = std::nullopt;
+  bool analysis_holds = false;
 };
 
 struct CanaryStepOutcome {

@@ -61,16 +61,28 @@ Routing routing_of(const Release& r) {
 }
 
 CanaryStepOutcome step_canary(const Release& r, const RevisionSet& revisions,
-                              const Routing& routing, api::RevisionRecord& candidate) {
+                              const Routing& routing, api::RevisionRecord& candidate,
+                              const LiveAnalysis* live) {
   const Json annotations =
       r.observed.release.value("/metadata/annotations"_json_pointer, Json::object());
   const std::string what = subject(candidate);
-  CanaryStepOutcome steps = advance_canary(
-      {*r.spec.canary, r.spec.replicas, candidate.revision, what,
-       canary_status_from_json(r.old_status), revisions.deployment(candidate.revision),
-       kube::string_field(annotations, api::annotation::kPromote) == candidate.revision, routing.by,
-       routing.route.problem.empty(), candidate.ever_active || revisions.live.empty(),
-       r.observed.now});
+  CanaryStepInput input{
+      *r.spec.canary,
+      r.spec.replicas,
+      candidate.revision,
+      what,
+      canary_status_from_json(r.old_status),
+      revisions.deployment(candidate.revision),
+      kube::string_field(annotations, api::annotation::kPromote) == candidate.revision,
+      routing.by,
+      routing.route.problem.empty(),
+      candidate.ever_active || revisions.live.empty(),
+      r.observed.now};
+  if (live != nullptr) {
+    if (live->passed()) input.analysis_passed_step = live->record.step;
+    input.analysis_holds = live->holds();
+  }
+  CanaryStepOutcome steps = advance_canary(input);
   if (steps.step_started) {
     candidate.progressing_since = std::chrono::floor<std::chrono::seconds>(r.observed.now);
   }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "operator/controllers/modelrelease/analysis_plan.hpp"
 #include "operator/controllers/modelrelease/canary.hpp"
 #include "operator/controllers/modelrelease/candidate.hpp"
 #include "operator/controllers/modelrelease/http_route.hpp"
@@ -28,9 +29,11 @@ struct Routing {
 Routing routing_of(const Release& r);
 
 // The canary's steps, from where status.canary left them; a new step opens
-// a new progress window.
+// a new progress window. Its live analysis (null: none) passes analysis
+// steps and holds the steps while it lacks evidence.
 CanaryStepOutcome step_canary(const Release& r, const RevisionSet& revisions,
-                              const Routing& routing, api::RevisionRecord& candidate);
+                              const Routing& routing, api::RevisionRecord& candidate,
+                              const LiveAnalysis* live);
 
 struct TrafficDecision {
   BlueGreenTraffic services;

@@ -63,6 +63,14 @@ CandidateVerdict evaluate_candidate(const CandidateInput& in) {
                   {"Warning", "Aborted", subject(record) + " aborted by annotation"});
   }
 
+  if (in.analysis_failure != nullptr) {
+    const std::string back =
+        in.active != nullptr ? "; traffic goes back to revision " + in.active->revision : "";
+    return finish(v, Kind::Abort, "AnalysisFailed", *in.analysis_failure,
+                  {"Warning", "AnalysisFailed",
+                   subject(record) + " aborted: " + *in.analysis_failure + back});
+  }
+
   v.rollback = record.ever_active;
   if (const auto results = gate_results(in)) {
     v.gates = to_json(*results);
@@ -76,7 +84,7 @@ CandidateVerdict evaluate_candidate(const CandidateInput& in) {
   const bool promote =
       in.canary != nullptr
           ? in.canary->steps_done
-          : in.spec.auto_promotion || v.rollback ||
+          : (in.spec.auto_promotion && !in.analysis_pending) || v.rollback ||
                 kube::string_field(in.annotations, api::annotation::kPromote) == record.revision;
   const int want = in.canary != nullptr ? in.canary->replicas
                    : promote            ? in.spec.replicas

@@ -42,6 +42,11 @@ struct CandidateInput {
   std::chrono::system_clock::time_point now;
   const PodTrouble* pod_trouble = nullptr;  // why its pods do not come up; null when none shows
   const CanarySizing* canary = nullptr;     // set for a canary strategy
+  // Its live analysis failed: why (analysis_plan.hpp); null otherwise.
+  const std::string* analysis_failure = nullptr;
+  // Blue/green: its live analysis has not passed yet, so it is not promoted
+  // automatically (the promote annotation still promotes it).
+  bool analysis_pending = false;
 };
 
 struct CandidateVerdict {

@@ -3,6 +3,7 @@
 #include "operator/api/conditions.hpp"
 #include "operator/api/labels.hpp"
 #include "operator/api/modelrelease.hpp"
+#include "operator/controllers/modelrelease/analysis_plan.hpp"
 #include "operator/controllers/modelrelease/canary_plan.hpp"
 #include "operator/controllers/modelrelease/candidate.hpp"
 #include "operator/controllers/modelrelease/history.hpp"
@@ -57,16 +58,27 @@ std::optional<PodTrouble> revision_trouble(const Observed& o, const std::string&
 // The candidate's verdict into its record and the plan's writes.
 CandidateVerdict judge_candidate(const Release& r, RevisionSet& revisions, const Target& target,
                                  api::RevisionRecord& record, const CanarySizing* canary,
-                                 Plan& plan) {
+                                 const LiveAnalysis* live, Plan& plan) {
   const auto failure = r.observed.create_failures.find(target.revision);
   const Json annotations =
       r.observed.release.value("/metadata/annotations"_json_pointer, Json::object());
   const Json* deployment = revisions.deployment(target.revision);
   const std::optional<PodTrouble> trouble = revision_trouble(r.observed, target.revision);
-  CandidateVerdict verdict = evaluate_candidate(
-      {record, deployment, revisions.find(revisions.live),
-       failure != r.observed.create_failures.end() ? &failure->second : nullptr, r.spec, r.name,
-       annotations, r.observed.now, trouble ? &*trouble : nullptr, canary});
+  CandidateInput input{record,
+                       deployment,
+                       revisions.find(revisions.live),
+                       failure != r.observed.create_failures.end() ? &failure->second : nullptr,
+                       r.spec,
+                       r.name,
+                       annotations,
+                       r.observed.now,
+                       trouble ? &*trouble : nullptr,
+                       canary};
+  if (live != nullptr) {
+    if (live->failed()) input.analysis_failure = &live->record.message;
+    input.analysis_pending = !r.spec.canary && !live->passed();
+  }
+  CandidateVerdict verdict = evaluate_candidate(input);
   mark_verdict(record, verdict, r.observed.now);
   if (verdict.workload == CandidateVerdict::Workload::Create) {
     // The target was derived from target.source, so its lineage fits.
@@ -154,16 +166,21 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
   }
   std::optional<CandidateVerdict> verdict;
   std::optional<CanaryStepOutcome> steps;
+  std::optional<LiveAnalysis> live;
   const Routing routing = routing_of(r);
+  if (candidate != nullptr) live = judge_live(r, revisions, *candidate);
+  const LiveAnalysis* analysis = live ? &*live : nullptr;
   if (candidate != nullptr && r.spec.canary) {
-    steps = step_canary(r, revisions, routing, *candidate);
+    steps = step_canary(r, revisions, routing, *candidate, analysis);
   }
   if (candidate != nullptr) {
-    verdict =
-        judge_candidate(r, revisions, target, *candidate, steps ? &steps->sizing : nullptr, plan);
+    verdict = judge_candidate(r, revisions, target, *candidate, steps ? &steps->sizing : nullptr,
+                              analysis, plan);
     if (steps && !verdict->finished()) {
       for (const auto& event : steps->events) tell(plan, event);
     }
+    // Before a promotion below changes which revision is live.
+    if (live) record_analysis(r, revisions, *candidate, *live, *verdict, status, plan);
   }
   const std::string none;
   const std::string& candidate_revision = candidate != nullptr ? candidate->revision : none;
@@ -201,18 +218,29 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
   const Json lineage = live_deployment != nullptr ? lineage_of(*live_deployment) : Json::object();
   const std::string create_error =
       verdict && verdict->kind == CandidateVerdict::Kind::RetryCreate ? verdict->message : "";
-  const bool awaiting = verdict && verdict->kind == CandidateVerdict::Kind::AwaitPromotion;
+  // A blue/green preview waiting for its analysis to pass is in progress,
+  // not waiting for a person.
+  const bool analysis_pending = live && !r.spec.canary && r.spec.auto_promotion && !live->passed();
+  const bool awaiting =
+      verdict && verdict->kind == CandidateVerdict::Kind::AwaitPromotion && !analysis_pending;
   const std::optional<PodTrouble> live_trouble = revision_trouble(o, revisions.live);
   const PodTrouble* candidate_trouble =
       verdict && verdict->pod_trouble ? &*verdict->pod_trouble : nullptr;
   const std::string canary_note = steps && candidate->revision != revisions.live
                                       ? modelrelease::canary_note(r, routing, status, plan)
                                       : std::string();
-  set_release_status(status,
-                     {revisions.records, target.revision, revisions.live, traffic.preview, lineage,
-                      target.source, live_deployment, r.spec.replicas, create_error, awaiting,
-                      candidate_trouble, live_trouble ? &*live_trouble : nullptr, canary_note},
-                     r.generation, o.now);
+  const bool analysed = live && verdict && verdict->rolling_out();
+  const std::string analysis_note = !analysed ? std::string()
+                                    : live->holds()
+                                        ? "analysis " + live->record.message
+                                        : modelrelease::analysis_note(*live, *r.spec.analysis);
+  const std::string analysis_hold = analysed && live->holds() ? live->hold_reason() : "";
+  set_release_status(
+      status,
+      {revisions.records, target.revision, revisions.live, traffic.preview, lineage, target.source,
+       live_deployment, r.spec.replicas, create_error, awaiting, candidate_trouble,
+       live_trouble ? &*live_trouble : nullptr, canary_note, analysis_note, analysis_hold},
+      r.generation, o.now);
   if (target.source.state == ModelSource::State::Failed &&
       r.old_status.value("phase", "") != api::release_phase::kDegraded) {
     tell(plan, {"Warning", "TrainingRunFailed", target.source.message});

@@ -38,6 +38,7 @@
 
 #include "operator/controllers/create_failure.hpp"
 #include "operator/controllers/event_spec.hpp"
+#include "operator/controllers/modelrelease/measurement.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 
@@ -62,7 +63,20 @@ struct Observed {
   std::vector<Json> pods;
   // Deployment creates refused in this reconcile, by revision.
   std::map<std::string, CreateFailure> create_failures;
+  // Live analysis measurements taken in this reconcile (the plan asked for
+  // them through Plan::analysis_due), of `measured_revision`.
+  std::vector<Measurement> measurements;
+  std::string measured_revision;
   std::chrono::system_clock::time_point now;
+};
+
+// What to measure now: the candidate's analysis metrics, each query also
+// for the active revision when a metric compares with it.
+struct AnalysisRequest {
+  std::string revision;
+  std::string model_version;
+  std::string active_revision;
+  std::string active_model_version;
 };
 
 struct Scale {
@@ -97,6 +111,9 @@ struct Plan {
   std::optional<Json> status;                // the whole new status, only when it changed
   std::vector<EventSpec> events;
   std::optional<std::chrono::milliseconds> requeue_after;
+  // Set when a measurement is due: the caller measures and plans again with
+  // Observed::measurements (the plan itself makes no calls).
+  std::optional<AnalysisRequest> analysis_due;
 
   // Writes to objects other than the release's own status.
   std::size_t object_writes() const {

@@ -1,5 +1,7 @@
 #include "operator/controllers/modelrelease/reconciler.hpp"
 
+#include <map>
+
 #include "operator/api/labels.hpp"
 #include "operator/api/modelrelease.hpp"
 #include "operator/controllers/modelrelease/release_status.hpp"
@@ -25,7 +27,7 @@ std::vector<std::string> release_of_pod(const Json& pod) {
 }
 
 Reconciler::Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& events,
-                       const util::Clock& clock)
+                       const util::Clock& clock, AnalysisAccess analysis)
     : writer_(writer),
       caches_(caches),
       events_(events),
@@ -33,7 +35,8 @@ Reconciler::Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& 
       service_patches_(clock),
       executor_(writer, {service_patches_, deleted_deployments_, deleted_services_},
                 runtime::Logger().with({{"controller", "modelrelease"}})),
-      clock_(clock) {
+      clock_(clock),
+      analysis_(std::move(analysis)) {
   caches_.pods.add_index(kReleasePodIndex, release_of_pod);
 }
 
@@ -71,6 +74,32 @@ Observed Reconciler::observe(const Json& release) const {
     o.pods.push_back(*pod);
   }
   return o;
+}
+
+bool Reconciler::measure(const Json& release, const Plan& p, Observed& observed) const {
+  if (!p.analysis_due || !observed.measurements.empty()) return false;
+  const api::ReleaseSpec spec = api::parse_release_spec(release);
+  if (!spec.analysis) return false;
+  observed.measurements = take_measurements(
+      analysis_, *spec.analysis, *p.analysis_due,
+      {kube::meta_string(release, "name"), kube::meta_string(release, "namespace")}, observed.now);
+  observed.measured_revision = p.analysis_due->revision;
+  return true;
+}
+
+void Reconciler::count_verdicts(const Json& release, const Plan& p) const {
+  if (!analysis_.observer) return;
+  static const std::map<std::string, std::string> kVerdicts = {
+      {"AnalysisPassed", "Successful"},
+      {"AnalysisFailed", "Failed"},
+      {"AnalysisInconclusive", "Inconclusive"},
+      {"AnalysisError", "Error"}};
+  const std::string key =
+      kube::meta_string(release, "namespace") + "/" + kube::meta_string(release, "name");
+  for (const auto& e : p.events) {
+    const auto it = kVerdicts.find(e.reason);
+    if (it != kVerdicts.end()) analysis_.observer->on_analysis_verdict(key, it->second);
+  }
 }
 
 runtime::Result Reconciler::report_service_refused(const Json& release,
@@ -117,6 +146,10 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
     if (auto patch = service_patches_.unseen(**s)) (*s)->merge_patch(*patch);
   }
   Plan p = plan(observed);
+  // Measured once per reconcile, at observed.now, then planned with the
+  // measurements; a write conflict below loses them rather than counting
+  // them twice (the retry measures again).
+  if (measure(release, p, observed)) p = plan(observed);
   for (int round = 1;; ++round) {
     const WriteOutcome outcome = executor_.apply(release, p, observed);
     if (outcome.kind == WriteOutcome::Kind::Applied) break;
@@ -134,6 +167,7 @@ runtime::Result Reconciler::reconcile(const runtime::Request& request) {
   // status-only transition and records it again; the recorder folds repeats
   // into a count).
   for (const auto& e : p.events) events_.record(release, e.type, e.reason, e.message);
+  count_verdicts(release, p);
   if (p.status) status_writer_.write(release, *p.status);
   for (const auto& [revision, failure] : observed.create_failures) {
     // Transient refusals (quota, RBAC, webhooks down) are retried with

@@ -4,6 +4,7 @@
 // deletes) and stops at the first failure, so a later write never happens
 // without the earlier ones it relies on; then Events, then status.
 
+#include "operator/controllers/modelrelease/analysis_queries.hpp"
 #include "operator/controllers/modelrelease/executor.hpp"
 #include "operator/controllers/modelrelease/plan.hpp"
 #include "operator/kube/writer.hpp"
@@ -38,12 +39,15 @@ struct Caches {
 class Reconciler final : public runtime::Reconciler {
  public:
   Reconciler(kube::Writer& writer, Caches caches, runtime::EventSink& events,
-             const util::Clock& clock);
+             const util::Clock& clock, AnalysisAccess analysis = {});
 
   runtime::Result reconcile(const runtime::Request& request) override;
 
  private:
   Observed observe(const Json& release) const;
+  // The measurements `p` asks for, into `observed`; false when it asks none.
+  bool measure(const Json& release, const Plan& p, Observed& observed) const;
+  void count_verdicts(const Json& release, const Plan& p) const;
   // Says in status why a Service write was refused; the key is retried.
   runtime::Result report_service_refused(const Json& release, const WriteOutcome& outcome);
 
@@ -56,6 +60,7 @@ class Reconciler final : public runtime::Reconciler {
   runtime::DeleteMemo deleted_services_;
   Executor executor_;
   const util::Clock& clock_;
+  AnalysisAccess analysis_;
 };
 
 }  // namespace cd4ml::controllers::modelrelease

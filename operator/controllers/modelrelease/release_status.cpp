@@ -65,6 +65,13 @@ ReleaseCondition release_condition(const ReleaseView& v) {
     return {waiting_phase, "DeploymentCreateFailed", v.create_error + "; retrying; " + serving,
             false};
   }
+  if (!v.analysis_hold.empty()) {
+    return {rphase::kAwaitingPromotion, v.analysis_hold,
+            "revision " + v.target + " is paused (" + v.analysis_note + "); annotate " +
+                std::string(api::annotation::kPromote) + "=" + v.target + " to go on without it; " +
+                serving,
+            false};
+  }
   if (v.awaiting_promotion && !v.canary_note.empty()) {
     return {rphase::kAwaitingPromotion, "AwaitingPromotion",
             "revision " + v.target + " is paused (" + v.canary_note + "); annotate " +
@@ -85,7 +92,9 @@ ReleaseCondition release_condition(const ReleaseView& v) {
                 ") is not starting: " + v.candidate_trouble->describe() + "; " + serving,
             false};
   }
-  const std::string note = v.canary_note.empty() ? "" : " (" + v.canary_note + ")";
+  std::string note = v.canary_note;
+  if (!v.analysis_note.empty()) note += (note.empty() ? "" : ", ") + v.analysis_note;
+  if (!note.empty()) note = " (" + note + ")";
   return {rphase::kProgressing, "RolloutInProgress",
           "rolling out revision " + v.target + note + "; " + serving, false};
 }

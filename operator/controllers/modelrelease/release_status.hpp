@@ -50,6 +50,11 @@ struct ReleaseView {
   const PodTrouble* live_trouble;       // the active revision's pods; null when none shows
   // Where a canary stands ("canary step 2 of 4, 5% of traffic"); "" for blue/green.
   const std::string& canary_note;
+  // Live analysis: its progress or why it holds ("" without one), and the
+  // reason it holds the release with (AnalysisInconclusive, AnalysisError;
+  // "" while it does not).
+  const std::string& analysis_note;
+  const std::string& analysis_hold;
 };
 
 // `status` with the revision fields, phase, message and conditions of `view`.

@@ -6,6 +6,40 @@
 
 namespace cd4ml::controllers::modelrelease {
 
+namespace {
+
+// cd4ml_analysis_measurements_total and cd4ml_analysis_verdicts_total in
+// the operator's registry.
+class AnalysisMetrics final : public AnalysisObserver {
+ public:
+  explicit AnalysisMetrics(prometheus::Registry& registry)
+      : measurements_(prometheus::BuildCounter()
+                          .Name("cd4ml_analysis_measurements_total")
+                          .Help("Live analysis measurements by release, metric and result")
+                          .Register(registry)),
+        verdicts_(prometheus::BuildCounter()
+                      .Name("cd4ml_analysis_verdicts_total")
+                      .Help("Live analysis verdicts by release (Successful, Failed, "
+                            "Inconclusive, Error)")
+                      .Register(registry)) {}
+
+  void on_analysis_measurement(const std::string& release, const std::string& metric,
+                               const std::string& result) override {
+    measurements_.Add({{"release", release}, {"metric", metric}, {"result", result}}).Increment();
+  }
+  void on_analysis_verdict(const std::string& release, const std::string& verdict) override {
+    verdicts_.Add({{"release", release}, {"verdict", verdict}}).Increment();
+  }
+
+ private:
+  // Family::Add is thread-safe (it locks), and these are counted once per
+  // measurement interval, so no lookup cache is needed here.
+  prometheus::Family<prometheus::Counter>& measurements_;
+  prometheus::Family<prometheus::Counter>& verdicts_;
+};
+
+}  // namespace
+
 void setup(runtime::Manager& manager) {
   const std::string ours = api::label::kRelease;
   auto& releases = manager.informer(kube::resources::kModelReleases);
@@ -24,10 +58,13 @@ void setup(runtime::Manager& manager) {
 
   auto& controller = manager.add_controller(
       "modelrelease",
-      std::make_unique<Reconciler>(manager.writer(),
-                                   Caches{releases.store(), runs.store(), deployments.store(),
-                                          services.store(), pods.store()},
-                                   manager.recorder(), manager.clock()));
+      std::make_unique<Reconciler>(
+          manager.writer(),
+          Caches{releases.store(), runs.store(), deployments.store(), services.store(),
+                 pods.store()},
+          manager.recorder(), manager.clock(),
+          AnalysisAccess{kube::make_prom_client(), manager.options().prometheus_address,
+                         std::make_shared<AnalysisMetrics>(manager.metrics().registry())}));
   controller.for_primary(releases);
   controller.owns(deployments, api::kModelReleaseKind);
   controller.owns(services, api::kModelReleaseKind);
