@@ -28,11 +28,27 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     while (pos < copy.size() && copy[pos] >= '0' && copy[pos] <= '9') ++pos;
   }
   if (pos >= copy.size() || (copy[pos] != 'Z' && copy[pos] != 'z')) return std::nullopt;
+  // timegm would quietly roll month 13 or second 75 over into the next unit:
+  // such a text is not a timestamp, and reading it as one would misdate it.
+  if (utc.tm_mon < 1 || utc.tm_mon > 12 || utc.tm_mday < 1 || utc.tm_mday > 31 ||
+      utc.tm_hour > 23 || utc.tm_min > 59 || utc.tm_sec > 60 || utc.tm_hour < 0 || utc.tm_min < 0 ||
+      utc.tm_sec < 0) {
+    return std::nullopt;
+  }
   utc.tm_year -= 1900;
   utc.tm_mon -= 1;
   const std::time_t seconds = timegm(&utc);
   if (seconds == -1) return std::nullopt;
-  return std::chrono::system_clock::from_time_t(seconds);
+  // The clock counts nanoseconds in 64 bits, so it ends in 2262 while Kubernetes
+  // accepts years up to 9999; a status written with such a year (by hand or by
+  // another tool) must read as "no time", not overflow.
+  using Clock = std::chrono::system_clock;
+  constexpr auto kLast = std::chrono::floor<std::chrono::seconds>(Clock::time_point::max());
+  constexpr auto kFirst = std::chrono::ceil<std::chrono::seconds>(Clock::time_point::min());
+  if (seconds > kLast.time_since_epoch().count() || seconds < kFirst.time_since_epoch().count()) {
+    return std::nullopt;
+  }
+  return Clock::from_time_t(seconds);
 }
 
 const Json* find_condition(const Json& conditions, std::string_view type) {
