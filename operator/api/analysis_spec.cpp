@@ -56,6 +56,10 @@ std::optional<AnalysisSpec> parse_analysis_spec(const Json& spec) {
   const auto interval = parse_duration(get_or<std::string>(analysis, "interval", ""));
   if (interval && *interval >= std::chrono::seconds(1)) out.interval = *interval;
   for (const auto& m : metrics) out.metrics.push_back(parse_metric(m));
+  // The CRD asks for at least 1s, as for the interval.
+  const auto window =
+      parse_duration(get_or<std::string>(member(analysis, "postPromotion"), "duration", ""));
+  if (window && *window >= std::chrono::seconds(1)) out.post_promotion = *window;
   return out;
 }
 

@@ -42,6 +42,10 @@ struct AnalysisSpec {
   std::string address;  // Prometheus base URL; "" = the operator's --prometheus-address
   std::chrono::seconds interval{30};
   std::vector<AnalysisMetric> metrics;
+  // postPromotion.duration: how long the metrics keep being measured after
+  // a switch, with the previous revision kept running to switch back to;
+  // nullopt: no analysis after promotion.
+  std::optional<std::chrono::seconds> post_promotion;
 };
 
 // spec.analysis of a ModelRelease's spec object, with the CRD's defaults

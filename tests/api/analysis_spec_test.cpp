@@ -125,6 +125,19 @@ TEST(AnalysisSpec, AnIntervalThatIsNoDurationOfAtLeastOneSecondIsTheDefault) {
   EXPECT_EQ(parse_analysis_spec(spec_with(analysis))->interval, seconds(1));
 }
 
+TEST(AnalysisSpec, APostPromotionWindowIsReadOnlyAsADurationOfAtLeastOneSecond) {
+  Json analysis = one_metric({{"name", "m"}, {"query", "q"}});
+  EXPECT_FALSE(parse_analysis_spec(spec_with(analysis))->post_promotion) << "absent: none";
+  analysis["postPromotion"] = {{"duration", "10m"}};
+  EXPECT_EQ(parse_analysis_spec(spec_with(analysis))->post_promotion, seconds(600));
+  for (const Json& odd : {Json("0s"), Json(600), Json("ten minutes"), Json(nullptr)}) {
+    analysis["postPromotion"] = {{"duration", odd}};
+    EXPECT_FALSE(parse_analysis_spec(spec_with(analysis))->post_promotion) << odd.dump();
+  }
+  analysis["postPromotion"] = "10m";
+  EXPECT_FALSE(parse_analysis_spec(spec_with(analysis))->post_promotion);
+}
+
 TEST(AnalysisSpec, MetricsThatAreNoListMeanNoAnalysis) {
   EXPECT_FALSE(parse_analysis_spec(spec_with({{"metrics", {{"name", "m"}}}})).has_value());
   EXPECT_FALSE(parse_analysis_spec(spec_with({{"metrics", "m"}})).has_value());

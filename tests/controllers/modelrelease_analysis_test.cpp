@@ -8,8 +8,8 @@
 
 #include <cmath>
 #include <limits>
-#include <regex>
 
+#include "analysis_fixture.hpp"
 #include "modelrelease_sim.hpp"
 #include "operator/controllers/modelrelease/analysis.hpp"
 #include "operator/controllers/modelrelease/measurement.hpp"
@@ -17,28 +17,19 @@
 namespace cd4ml::controllers::modelrelease {
 namespace {
 
+using sim::Analysed;
 using sim::Cluster;
 using sim::first_release;
+using sim::kAnalysis;
+using sim::kBlueGreen;
+using sim::kCanary;
+using sim::no_data;
+using sim::refused;
 using sim::revision_for;
+using sim::ScriptedPrometheus;
+using sim::value_of;
 using std::chrono::seconds;
 using Result = MeasurementResult;
-
-kube::PromResult value_of(double v) {
-  kube::PromResult r;
-  r.ok = true;
-  r.samples.push_back({{}, v});
-  return r;
-}
-kube::PromResult no_data() {
-  kube::PromResult r;
-  r.ok = true;
-  return r;
-}
-kube::PromResult refused(const std::string& why) {
-  kube::PromResult r;
-  r.error = why;
-  return r;
-}
 
 api::AnalysisMetric bounds(std::optional<double> min, std::optional<double> max) {
   api::AnalysisMetric m;
@@ -163,7 +154,8 @@ Measurement measured(Result r, int second) {
 }
 
 AnalysisPhase after(const api::AnalysisSpec& spec, const std::vector<Result>& results) {
-  AnalysisRecord record = resume_analysis(std::nullopt, spec, "b", "a", 0, kAt);
+  AnalysisRecord record =
+      resume_analysis(std::nullopt, spec, {AnalysisStage::PrePromotion, "b", "a", 0}, kAt);
   int t = 0;
   for (const Result r : results) add_measurements(record, {measured(r, t++)});
   assess(record, spec);
@@ -192,7 +184,8 @@ TEST(AnalysisVerdict, LimitsDecide) {
 
 TEST(AnalysisRecord, KeepsTheLastTenMeasurementsAndAllCountsThroughJson) {
   const api::AnalysisSpec spec = one_metric();
-  AnalysisRecord record = resume_analysis(std::nullopt, spec, "b", "a", 0, kAt);
+  AnalysisRecord record =
+      resume_analysis(std::nullopt, spec, {AnalysisStage::PrePromotion, "b", "a", 0}, kAt);
   for (int i = 0; i < 12; ++i) add_measurements(record, {measured(Result::Successful, i)});
   add_measurements(record, {measured(Result::Error, 12)});
   assess(record, spec);
@@ -214,17 +207,48 @@ TEST(AnalysisRecord, KeepsTheLastTenMeasurementsAndAllCountsThroughJson) {
 
 TEST(AnalysisRecord, ANewCandidateOrActiveStartsANewRunAndANewStepRestartsItsCount) {
   const api::AnalysisSpec spec = one_metric();
-  AnalysisRecord record = resume_analysis(std::nullopt, spec, "b", "a", 0, kAt);
+  AnalysisRecord record =
+      resume_analysis(std::nullopt, spec, {AnalysisStage::PrePromotion, "b", "a", 0}, kAt);
   add_measurements(record, {measured(Result::Successful, 0), measured(Result::Failed, 1)});
-  EXPECT_EQ(resume_analysis(record, spec, "c", "a", 0, kAt).metrics[0].failed, 0);
-  EXPECT_EQ(resume_analysis(record, spec, "b", "x", 0, kAt).metrics[0].failed, 0);
-  const AnalysisRecord same = resume_analysis(record, spec, "b", "a", 0, kAt);
+  EXPECT_EQ(resume_analysis(record, spec, {AnalysisStage::PrePromotion, "c", "a", 0}, kAt)
+                .metrics[0]
+                .failed,
+            0);
+  EXPECT_EQ(resume_analysis(record, spec, {AnalysisStage::PrePromotion, "b", "x", 0}, kAt)
+                .metrics[0]
+                .failed,
+            0);
+  const AnalysisRecord same =
+      resume_analysis(record, spec, {AnalysisStage::PrePromotion, "b", "a", 0}, kAt);
   EXPECT_EQ(same.metrics[0].failed, 1);
   EXPECT_EQ(same.metrics[0].step_successful, 1);
-  const AnalysisRecord next_step = resume_analysis(record, spec, "b", "a", 2, kAt);
+  const AnalysisRecord next_step =
+      resume_analysis(record, spec, {AnalysisStage::PrePromotion, "b", "a", 2}, kAt);
   EXPECT_EQ(next_step.metrics[0].failed, 1) << "failures span the whole run";
   EXPECT_EQ(next_step.metrics[0].step_successful, 0);
   EXPECT_EQ(next_step.metrics[0].successful, 1);
+}
+
+TEST(AnalysisRecord, APostPromotionRunIsItsOwnRunAndKeepsItsWindowThroughJson) {
+  const api::AnalysisSpec spec = one_metric();
+  AnalysisRecord pre =
+      resume_analysis(std::nullopt, spec, {AnalysisStage::PrePromotion, "b", "a", 0}, kAt);
+  add_measurements(pre, {measured(Result::Successful, 0)});
+  const RunKey post_key{AnalysisStage::PostPromotion, "b", "a", 0};
+  AnalysisRecord post = resume_analysis(pre, spec, post_key, kAt + seconds(60));
+  EXPECT_EQ(post.metrics[0].successful, 0) << "the candidate's measurements do not count after";
+  EXPECT_EQ(post.started_at, std::chrono::floor<seconds>(kAt + seconds(60)));
+  post.ends_at = std::chrono::floor<seconds>(kAt + seconds(660));
+  post.ended_at = std::chrono::floor<seconds>(kAt + seconds(120));
+  const auto back = analysis_record_from_json({{"analysis", to_json(post)}});
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->stage, AnalysisStage::PostPromotion);
+  EXPECT_EQ(back->ends_at, post.ends_at);
+  EXPECT_EQ(back->ended_at, post.ended_at);
+  Json written_before_stages = to_json(pre);
+  written_before_stages.erase("stage");
+  EXPECT_EQ(analysis_record_from_json({{"analysis", written_before_stages}})->stage,
+            AnalysisStage::PrePromotion);
 }
 
 TEST(AnalysisRecord, MalformedStatusIsIgnored) {
@@ -239,58 +263,6 @@ TEST(AnalysisRecord, MalformedStatusIsIgnored) {
 }
 
 // --- whole rollouts through the plan ---
-
-// Answers `accuracy{revision="<r>"}` with accuracy[r]; a revision without
-// one has no data; `down` makes every query fail as an unreachable server.
-struct ScriptedPrometheus : kube::PromQuerier {
-  std::map<std::string, double> accuracy;
-  bool down = false;
-  int queries = 0;
-
-  kube::PromResult query(const kube::PromEndpoint& endpoint, const std::string& promql,
-                         std::chrono::system_clock::time_point) override {
-    ++queries;
-    if (down) return refused("Prometheus at " + endpoint.address + " is unreachable: refused");
-    static const std::regex kRevision(R"(revision="([^"]*)\")");
-    std::smatch match;
-    if (!std::regex_search(promql, match, kRevision)) return refused("bad_data: no revision");
-    const auto it = accuracy.find(match[1].str());
-    return it == accuracy.end() ? no_data() : value_of(it->second);
-  }
-};
-
-const Json kAnalysis = Json::parse(R"({
-  "interval": "30s",
-  "metrics": [{"name": "live-accuracy", "query": "accuracy{revision=\"{{revision}}\"}",
-               "compareToActive": "NoWorse", "tolerance": 0.01, "count": 3}]
-})");
-
-struct Analysed {
-  Cluster c;
-  std::shared_ptr<ScriptedPrometheus> prom = std::make_shared<ScriptedPrometheus>();
-  std::string a;
-  std::string b;
-
-  // Candidate "bbb" up in preview (or at its first canary step), a measured.
-  explicit Analysed(const Json& strategy) {
-    c.release["spec"]["strategy"] = strategy;
-    c.release["spec"]["analysis"] = kAnalysis;
-    c.prometheus = prom;
-    a = first_release(c);
-    b = revision_for(c, "bbb");
-    c.set_model("bbb", 0.95);
-    c.step();
-    c.pods_up(b);
-  }
-  // One interval later, planned.
-  Plan tick() {
-    c.now += seconds(30);
-    return c.step();
-  }
-  Json analysis() const { return c.status().value("analysis", Json()); }
-};
-
-const Json kBlueGreen = {{"blueGreen", {{"scaleDownDelaySeconds", 30}}}};
 
 TEST(LiveAnalysisBlueGreen, AGoodCandidateIsPromotedOnlyAfterCountSuccessfulMeasurements) {
   Analysed t(kBlueGreen);
@@ -405,9 +377,6 @@ TEST(LiveAnalysisBlueGreen, TheAnnotationPromotesWithoutWaitingForAnalysis) {
   t.c.settle();
   EXPECT_EQ(t.c.selected("churn"), t.b);
 }
-
-const Json kCanary = Json::parse(R"({"canary": {"scaleDownDelaySeconds": 30, "steps": [
-  {"setWeight": 25}, {"analysis": {}}, {"setWeight": 50}, {"pause": {"duration": "1m"}}]}})");
 
 TEST(LiveAnalysisCanary, AnAnalysisStepWaitsForCountSuccessfulMeasurements) {
   Analysed t(kCanary);

@@ -9,7 +9,9 @@
 #include <functional>
 #include <random>
 
+#include "analysis_fixture.hpp"
 #include "modelrelease_sim.hpp"
+#include "operator/controllers/modelrelease/workloads.hpp"
 
 namespace cd4ml::controllers::modelrelease {
 namespace {
@@ -127,6 +129,76 @@ TEST(ModelReleaseRandomSequences, CanaryRulesHoldThroughout) {
       }
       canary = revision;
       step_reached = at;
+      if (testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+// With live analysis before and after promotion, and Prometheus answering
+// at random (better, worse, no data, down): besides the rules every step
+// checks, the revision a post-promotion window may go back to is never
+// scaled to 0 while the window keeps it (unless spec asks for it again), and a revision whose
+// post-promotion analysis failed does not keep the traffic once the one it
+// replaced is available.
+TEST(ModelReleaseRandomSequences, AnalysisRulesHoldThroughout) {
+  for (unsigned seed = 1; seed <= 200; ++seed) {
+    std::mt19937 rng(seed);
+    const auto pick = [&rng](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    Cluster c;
+    c.active_pods_expected = false;
+    auto prom = std::make_shared<sim::ScriptedPrometheus>();
+    c.prometheus = prom;
+    c.release["spec"]["analysis"] = Json::parse(R"({"interval": "30s",
+      "postPromotion": {"duration": "3m"},
+      "metrics": [{"name": "live-accuracy", "query": "accuracy{revision=\"{{revision}}\"}",
+                   "compareToActive": "NoWorse", "tolerance": 0.01}]})");
+    c.release["spec"]["analysis"]["metrics"][0]["failureLimit"] = pick(2);
+    if (pick(2) == 0) {
+      c.release["spec"]["strategy"] = {
+          {"canary",
+           {{"steps", Json::parse(R"([{"setWeight": 25}, {"analysis": {}}])")},
+            {"scaleDownDelaySeconds", pick(2) * 30}}}};
+    } else {
+      c.release["spec"]["strategy"] = {{"blueGreen", {{"scaleDownDelaySeconds", pick(2) * 30}}}};
+    }
+    c.release["spec"]["revisionHistoryLimit"] = pick(3);
+    for (int step = 0; step < 80; ++step) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + " step " + std::to_string(step));
+      const Json before = c.status().value("analysis", Json::object());
+      const std::string asked_before = c.status().value("targetRevision", std::string());
+      const int what = pick(9);
+      if (what >= 6) {
+        prom->down = pick(5) == 0;
+        prom->accuracy.clear();
+        for (const auto& [name, d] : c.deployments) {
+          const int v = pick(4);
+          if (v < 3) prom->accuracy[revision_of(d)] = std::vector<double>{0.7, 0.86, 0.9}[v];
+        }
+      } else {
+        happen(c, what, pick);
+      }
+      c.step();
+      const Json after = c.status().value("analysis", Json::object());
+      const bool post = after.value("stage", "") == "PostPromotion";
+      const std::string fallback = after.value("activeRevision", "");
+      // Unless spec asks for it: then it is a candidate again, which the
+      // user may abort.
+      const bool asked_for = c.status().value("targetRevision", std::string()) == fallback;
+      if (post && (!after.contains("endedAt") || after.value("phase", "") == "Failed") &&
+          c.has_deployment(fallback) && !asked_for) {
+        EXPECT_GT(c.replicas(fallback), 0) << "the revision to go back to was scaled down";
+      }
+      const bool failed_after_promotion =
+          before.value("stage", "") == "PostPromotion" && before.value("phase", "") == "Failed";
+      const std::string failed = before.value("revision", "");
+      const std::string previous = before.value("activeRevision", "");
+      if (failed_after_promotion && asked_before == failed &&
+          c.status().value("targetRevision", std::string()) == failed &&
+          c.has_deployment(previous) && c.selected("churn") == failed) {
+        EXPECT_FALSE(
+            fully_available(c.deployment(previous), c.release["spec"].value("replicas", 2)))
+            << "still on " << failed << " while " << previous << " could take the traffic";
+      }
       if (testing::Test::HasFailure()) return;
     }
   }

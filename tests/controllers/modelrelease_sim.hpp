@@ -184,6 +184,7 @@ struct Cluster {
       o.measurements = take_measurements({prometheus, "http://prometheus.test:9090", nullptr},
                                          *spec.analysis, *p.analysis_due, {"churn", "ml"}, now);
       o.measured_revision = p.analysis_due->revision;
+      o.measured_stage = p.analysis_due->stage;
       ++measurement_rounds;
       p = plan(o);
       EXPECT_FALSE(p.analysis_due) << "asked to measure again right after measuring";

@@ -196,6 +196,16 @@ std::optional<AnalysisRecord> analysis_record_from_json(const Json& status) {
     out.started_at = std::chrono::floor<std::chrono::seconds>(*at);
   }
   out.step = static_cast<std::size_t>(count_field(a, "step"));
+  // Absent in runs written before there were post-promotion ones.
+  if (text_field(a, "stage") == to_string(AnalysisStage::PostPromotion)) {
+    out.stage = AnalysisStage::PostPromotion;
+  }
+  if (auto at = api::parse_rfc3339(text_field(a, "endsAt"))) {
+    out.ends_at = std::chrono::floor<std::chrono::seconds>(*at);
+  }
+  if (auto at = api::parse_rfc3339(text_field(a, "endedAt"))) {
+    out.ended_at = std::chrono::floor<std::chrono::seconds>(*at);
+  }
   const auto metrics_it = a.find("metrics");
   const Json metrics = metrics_it != a.end() ? *metrics_it : Json::array();
   if (metrics.is_array()) {
@@ -209,32 +219,47 @@ std::optional<AnalysisRecord> analysis_record_from_json(const Json& status) {
 Json to_json(const AnalysisRecord& record) {
   Json metrics = Json::array();
   for (const auto& m : record.metrics) metrics.push_back(to_json(m));
-  Json out = {{"revision", record.revision},
+  Json out = {{"stage", to_string(record.stage)},
+              {"revision", record.revision},
               {"activeRevision", record.active_revision},
               {"phase", to_string(record.phase)},
               {"step", record.step},
               {"metrics", metrics}};
   if (!record.message.empty()) out["message"] = api::truncate_message(record.message);
   if (record.started_at) out["startedAt"] = api::rfc3339(*record.started_at);
+  if (record.ends_at) out["endsAt"] = api::rfc3339(*record.ends_at);
+  if (record.ended_at) out["endedAt"] = api::rfc3339(*record.ended_at);
+  return out;
+}
+
+std::string passed_values(const AnalysisRecord& record) {
+  std::string out;
+  for (const auto& m : record.metrics) {
+    if (const Measurement* last = last_with(m, Result::Successful)) {
+      out += (out.empty() ? "" : "; ") + last->message;
+    }
+  }
   return out;
 }
 
 AnalysisRecord resume_analysis(const std::optional<AnalysisRecord>& previous,
-                               const api::AnalysisSpec& spec, const std::string& revision,
-                               const std::string& active, std::size_t step,
-                               std::chrono::system_clock::time_point now) {
+                               const api::AnalysisSpec& spec, const RunKey& key,
+                               std::chrono::system_clock::time_point start) {
   AnalysisRecord out;
-  const bool same_run =
-      previous && previous->revision == revision && previous->active_revision == active;
+  const bool same_run = previous && previous->stage == key.stage &&
+                        previous->revision == key.revision &&
+                        previous->active_revision == key.active;
   if (same_run) {
     out = *previous;
   } else {
-    out.revision = revision;
-    out.active_revision = active;
-    out.started_at = std::chrono::floor<std::chrono::seconds>(now);
-    out.step = step;
+    out.stage = key.stage;
+    out.revision = key.revision;
+    out.active_revision = key.active;
+    out.started_at = std::chrono::floor<std::chrono::seconds>(start);
+    out.step = key.step;
   }
-  if (!out.started_at) out.started_at = std::chrono::floor<std::chrono::seconds>(now);
+  if (!out.started_at) out.started_at = std::chrono::floor<std::chrono::seconds>(start);
+  const std::size_t step = key.step;
   std::vector<MetricRecord> metrics;
   for (const auto& metric : spec.metrics) {
     const auto it = std::find_if(out.metrics.begin(), out.metrics.end(),

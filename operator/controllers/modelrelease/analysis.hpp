@@ -53,12 +53,18 @@ struct MetricRecord {
 };
 
 struct AnalysisRecord {
-  std::string revision;         // the candidate judged
-  std::string active_revision;  // what it is judged against
+  // PrePromotion: `revision` is the candidate, judged against the active
+  // `active_revision`. PostPromotion: `revision` went live, and
+  // `active_revision` is the one it replaced, kept running to go back to.
+  AnalysisStage stage = AnalysisStage::PrePromotion;
+  std::string revision;
+  std::string active_revision;
   AnalysisPhase phase = AnalysisPhase::Running;
   std::string message;
   std::optional<api::Seconds> started_at;
-  std::size_t step = 0;  // the canary step step_successful counts for
+  std::size_t step = 0;                  // the canary step step_successful counts for
+  std::optional<api::Seconds> ends_at;   // PostPromotion: when its window ends
+  std::optional<api::Seconds> ended_at;  // PostPromotion: when it ended (no more measuring)
   std::vector<MetricRecord> metrics;
 
   // When the last measurement was taken; nullopt before the first.
@@ -69,13 +75,21 @@ struct AnalysisRecord {
 std::optional<AnalysisRecord> analysis_record_from_json(const Json& status);
 Json to_json(const AnalysisRecord& record);
 
-// The run for `revision` against `active`: status.analysis when it is that
-// run, else a new one started now. Metrics no longer in the spec are
-// dropped, new ones start at zero; step counts restart when `step` moved.
+// Which run resume_analysis continues or starts.
+struct RunKey {
+  AnalysisStage stage = AnalysisStage::PrePromotion;
+  std::string revision;
+  std::string active;
+  std::size_t step = 0;
+};
+
+// The run of `key`: status.analysis when it is that run (same stage,
+// revision and active revision), else a new one started at `start`.
+// Metrics no longer in the spec are dropped, new ones start at zero; step
+// counts restart when the step moved.
 AnalysisRecord resume_analysis(const std::optional<AnalysisRecord>& previous,
-                               const api::AnalysisSpec& spec, const std::string& revision,
-                               const std::string& active, std::size_t step,
-                               std::chrono::system_clock::time_point now);
+                               const api::AnalysisSpec& spec, const RunKey& key,
+                               std::chrono::system_clock::time_point start);
 
 // Counts `measurements` (of metrics the run has) and keeps the last ones.
 void add_measurements(AnalysisRecord& record, const std::vector<Measurement>& measurements);
@@ -83,6 +97,10 @@ void add_measurements(AnalysisRecord& record, const std::vector<Measurement>& me
 // The verdict of the run (see above) into record.phase and message, per
 // metric too.
 void assess(AnalysisRecord& record, const api::AnalysisSpec& spec);
+
+// "live-accuracy 0.91 vs active 0.88; error-rate 0.002 is within bounds":
+// the last Successful measurement of each metric, for Events.
+std::string passed_values(const AnalysisRecord& record);
 
 // When the next measurement is due: at once for a run without any, else
 // one interval after the last.

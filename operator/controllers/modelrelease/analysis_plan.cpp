@@ -16,20 +16,6 @@ std::size_t recorded_step(const Release& r, const std::string& revision) {
   return canary && canary->revision == revision ? canary->step : 0;
 }
 
-// "live-accuracy 0.91 vs active 0.88; error-rate 0.002 is within bounds":
-// the last Successful measurement of each metric.
-std::string passed_values(const AnalysisRecord& record) {
-  std::string out;
-  for (const auto& m : record.metrics) {
-    for (auto it = m.measurements.rbegin(); it != m.measurements.rend(); ++it) {
-      if (it->result != MeasurementResult::Successful) continue;
-      out += (out.empty() ? "" : "; ") + it->message;
-      break;
-    }
-  }
-  return out;
-}
-
 // Measured while available and rolling out: a canary stepping or paused, a
 // blue/green preview waiting for promotion. A canary only once it carries
 // traffic (a share recorded before this reconcile) or in an analysis step:
@@ -95,13 +81,15 @@ std::optional<LiveAnalysis> judge_live(const Release& r, const RevisionSet& revi
   const api::AnalysisSpec& spec = *r.spec.analysis;
   const auto previous = analysis_record_from_json(r.old_status);
   LiveAnalysis out;
-  out.record = resume_analysis(previous, spec, candidate.revision, revisions.live,
-                               recorded_step(r, candidate.revision), r.observed.now);
-  if (previous && previous->revision == candidate.revision &&
-      previous->active_revision == revisions.live) {
+  const RunKey key{AnalysisStage::PrePromotion, candidate.revision, revisions.live,
+                   recorded_step(r, candidate.revision)};
+  out.record = resume_analysis(previous, spec, key, r.observed.now);
+  if (previous && previous->stage == key.stage && previous->revision == key.revision &&
+      previous->active_revision == key.active) {
     out.before = previous->phase;
   }
-  if (r.observed.measured_revision == candidate.revision) {
+  if (r.observed.measured_revision == candidate.revision &&
+      r.observed.measured_stage == AnalysisStage::PrePromotion) {
     add_measurements(out.record, r.observed.measurements);
   }
   assess(out.record, spec);
@@ -121,8 +109,12 @@ void record_analysis(const Release& r, const RevisionSet& revisions,
     return;
   }
   const api::RevisionRecord* active = revisions.find(revisions.live);
-  plan.analysis_due = AnalysisRequest{candidate.revision, candidate.model_version, revisions.live,
-                                      active != nullptr ? active->model_version : ""};
+  plan.analysis_due = AnalysisRequest{candidate.revision,
+                                      candidate.model_version,
+                                      revisions.live,
+                                      active != nullptr ? active->model_version : "",
+                                      AnalysisStage::PrePromotion,
+                                      std::nullopt};
   // Measured in this reconcile: the next one is an interval away.
   requeue_at(plan, r.observed.now + spec.interval, r.observed.now);
 }

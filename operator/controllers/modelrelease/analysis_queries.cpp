@@ -55,7 +55,8 @@ std::vector<Measurement> take_measurements(const AnalysisAccess& access,
             prom.query(endpoint, render_query(metric.min_samples->query, candidate), at);
       }
       if (answers.candidate.ok && !metric.compare_to_active.empty()) {
-        answers.active = prom.query(endpoint, render_query(metric.query, active), at);
+        answers.active = prom.query(endpoint, render_query(metric.query, active),
+                                    request.baseline_at.value_or(at));
       }
       out.push_back(judge_measurement(metric, answers, at));
     }

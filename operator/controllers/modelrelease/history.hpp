@@ -14,13 +14,14 @@
 
 namespace cd4ml::controllers::modelrelease {
 
-// The revisions the Services select after this reconcile: never scaled down
-// nor deleted.
+// The revisions the Services select after this reconcile, and the one a
+// post-promotion analysis may switch back to: never scaled down nor deleted.
 struct Selected {
   const std::string& live;
   const std::string& preview;
+  const std::string& kept;  // "" when none
   bool contains(const std::string& revision) const {
-    return !revision.empty() && (revision == live || revision == preview);
+    return !revision.empty() && (revision == live || revision == preview || revision == kept);
   }
 };
 

@@ -68,6 +68,10 @@ const char* to_string(MeasurementResult result) {
   return "Error";
 }
 
+const char* to_string(AnalysisStage stage) {
+  return stage == AnalysisStage::PostPromotion ? "PostPromotion" : "PrePromotion";
+}
+
 std::optional<MeasurementResult> measurement_result_from(const std::string& text) {
   for (const Result r : {Result::Successful, Result::Failed, Result::Inconclusive, Result::Error}) {
     if (text == to_string(r)) return r;

@@ -25,6 +25,11 @@ namespace cd4ml::controllers::modelrelease {
 
 enum class MeasurementResult { Successful, Failed, Inconclusive, Error };
 
+// Which run a measurement is for: the candidate's before its promotion, or
+// the live revision's in the window after it (postPromotion).
+enum class AnalysisStage { PrePromotion, PostPromotion };
+const char* to_string(AnalysisStage stage);
+
 const char* to_string(MeasurementResult result);
 std::optional<MeasurementResult> measurement_result_from(const std::string& text);
 

@@ -7,6 +7,7 @@
 #include "operator/controllers/modelrelease/canary_plan.hpp"
 #include "operator/controllers/modelrelease/candidate.hpp"
 #include "operator/controllers/modelrelease/history.hpp"
+#include "operator/controllers/modelrelease/post_promotion.hpp"
 #include "operator/controllers/modelrelease/release_status.hpp"
 #include "operator/controllers/modelrelease/revision_set.hpp"
 #include "operator/controllers/modelrelease/services.hpp"
@@ -156,7 +157,12 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
   RevisionSet revisions =
       load_revisions(r.old_status, o.deployments, seen.active,
                      std::chrono::seconds(r.spec.scale_down_delay_seconds), o.now);
-  const Target target = resolve_target(r.spec, o.training_run, revisions);
+  const Target asked = resolve_target(r.spec, o.training_run, revisions);
+  // A revision that failed its post-promotion analysis gives way to the one
+  // it replaced, as a rollback to a kept revision would (straight to full
+  // traffic once available, no canary steps); spec still names it.
+  const std::optional<std::string> back = rollback_revision(r, revisions, asked.revision);
+  const Target target = back ? recorded_target(revisions, *back) : asked;
   for (const auto& event : enter_target(revisions, target, r.name, o.now)) tell(plan, event);
 
   api::RevisionRecord* candidate = nullptr;
@@ -199,9 +205,20 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
   if (candidate != nullptr && traffic.active == candidate_revision) {
     promote(r, revisions, *candidate, verdict->rollback, plan);
   }
+  std::optional<PostPromotionRun> post;
+  api::RevisionRecord* rolled_back = back ? revisions.find(asked.revision) : nullptr;
+  if (rolled_back != nullptr && rolled_back->revision != revisions.live &&
+      rolled_back->state != api::RevisionState::Aborted) {
+    if (const auto failed = analysis_record_from_json(r.old_status)) {
+      mark_rolled_back(*rolled_back, *failed);
+    }
+  }
+  if (!back) post = judge_post_promotion(r, revisions, status);
+  if (post) record_post_promotion(r, revisions, *post, status, plan);
 
   keep_live_running(r, revisions, target, plan);
-  const Selected selected{revisions.live, traffic.preview};
+  const std::string kept = post && post->keeps_previous() ? post->record.active_revision : "";
+  const Selected selected{revisions.live, traffic.preview, kept};
   ScaleDowns downs = due_scale_downs(revisions, selected, o.now);
   for (auto& s : downs.scales) plan.scale_down.push_back(std::move(s));
   for (const auto& event : downs.events) tell(plan, event);
@@ -230,14 +247,23 @@ void plan_rollout(const Release& r, Json& status, Plan& plan) {
                                       ? modelrelease::canary_note(r, routing, status, plan)
                                       : std::string();
   const bool analysed = live && verdict && verdict->rolling_out();
-  const std::string analysis_note = !analysed ? std::string()
-                                    : live->holds()
-                                        ? "analysis " + live->record.message
-                                        : modelrelease::analysis_note(*live, *r.spec.analysis);
-  const std::string analysis_hold = analysed && live->holds() ? live->hold_reason() : "";
+  std::string analysis_note = !analysed ? std::string()
+                              : live->holds()
+                                  ? "analysis " + live->record.message
+                                  : modelrelease::analysis_note(*live, *r.spec.analysis);
+  std::string analysis_hold = analysed && live->holds() ? live->hold_reason() : "";
+  if (post && post->keeps_previous()) {
+    analysis_note = post_promotion_note(*post);
+    analysis_hold = post->hold_reason();
+  }
+  // A rolled-back revision is what spec asks for: status says why it does
+  // not serve.
+  const bool shows_rollback =
+      rolled_back != nullptr && rolled_back->state == api::RevisionState::Aborted;
+  const std::string& status_target = shows_rollback ? asked.revision : target.revision;
   set_release_status(
       status,
-      {revisions.records, target.revision, revisions.live, traffic.preview, lineage, target.source,
+      {revisions.records, status_target, revisions.live, traffic.preview, lineage, target.source,
        live_deployment, r.spec.replicas, create_error, awaiting, candidate_trouble,
        live_trouble ? &*live_trouble : nullptr, canary_note, analysis_note, analysis_hold},
       r.generation, o.now);

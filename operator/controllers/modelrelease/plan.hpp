@@ -67,16 +67,21 @@ struct Observed {
   // them through Plan::analysis_due), of `measured_revision`.
   std::vector<Measurement> measurements;
   std::string measured_revision;
+  AnalysisStage measured_stage = AnalysisStage::PrePromotion;
   std::chrono::system_clock::time_point now;
 };
 
-// What to measure now: the candidate's analysis metrics, each query also
-// for the active revision when a metric compares with it.
+// What to measure now: the analysis metrics of `revision` (a candidate, or
+// after its promotion the live revision), each query also for
+// `active_revision` when a metric compares with it (after a promotion, the
+// revision it replaced, as it measured at `baseline_at`: the switch).
 struct AnalysisRequest {
   std::string revision;
   std::string model_version;
   std::string active_revision;
   std::string active_model_version;
+  AnalysisStage stage = AnalysisStage::PrePromotion;
+  std::optional<std::chrono::system_clock::time_point> baseline_at;
 };
 
 struct Scale {

@@ -84,6 +84,7 @@ bool Reconciler::measure(const Json& release, const Plan& p, Observed& observed)
       analysis_, *spec.analysis, *p.analysis_due,
       {kube::meta_string(release, "name"), kube::meta_string(release, "namespace")}, observed.now);
   observed.measured_revision = p.analysis_due->revision;
+  observed.measured_stage = p.analysis_due->stage;
   return true;
 }
 

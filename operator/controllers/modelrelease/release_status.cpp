@@ -48,9 +48,14 @@ ReleaseCondition release_condition(const ReleaseView& v) {
   }
   if (v.target == v.live) {
     const Json* dep = v.live_deployment;
-    if (dep != nullptr && fully_available(*dep, v.replicas)) {
-      return {rphase::kHealthy, "Healthy", serving, false};
+    const bool available = dep != nullptr && fully_available(*dep, v.replicas);
+    // Its post-promotion window: live, but it may still be rolled back.
+    if (available && !v.analysis_note.empty()) {
+      const std::string reason =
+          v.analysis_hold.empty() ? "PostPromotionAnalysis" : v.analysis_hold;
+      return {rphase::kProgressing, reason, v.analysis_note + "; " + serving, false};
     }
+    if (available) return {rphase::kHealthy, "Healthy", serving, false};
     if (dep != nullptr && spec_replicas(*dep) != v.replicas) {
       return {rphase::kProgressing, "Scaling",
               "scaling revision " + v.live + " to " + std::to_string(v.replicas) + " replicas",

@@ -52,7 +52,8 @@ struct ReleaseView {
   const std::string& canary_note;
   // Live analysis: its progress or why it holds ("" without one), and the
   // reason it holds the release with (AnalysisInconclusive, AnalysisError;
-  // "" while it does not).
+  // "" while it does not). For the live revision, its post-promotion run
+  // while the window lasts.
   const std::string& analysis_note;
   const std::string& analysis_hold;
 };

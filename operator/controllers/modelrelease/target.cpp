@@ -8,6 +8,25 @@ namespace {
 
 using api::RevisionState;
 
+// The model of a revision the release recorded: from its record, and its
+// lineage from its Deployment while that exists.
+ModelSource recorded_source(const api::RevisionRecord& record, const RevisionSet& revisions) {
+  ModelSource source;
+  source.state = ModelSource::State::Ready;
+  source.version = record.model_version;
+  source.uri = record.model_uri;
+  source.training_run = record.training_run;
+  source.metrics = record.numeric_metrics();
+  const Json* deployment = revisions.deployment(record.revision);
+  source.lineage = deployment != nullptr ? lineage_of(*deployment) : Json::object();
+  if (source.lineage.empty()) {
+    source.lineage = {{"trainingRun", record.training_run},
+                      {"modelVersion", source.version},
+                      {"modelURI", source.uri}};
+  }
+  return source;
+}
+
 // The TrainingRun is gone (deleted after it was released): what the release
 // recorded about its model is enough to keep serving and to compute the
 // revision of a changed template. Prefers the active record, then the newest.
@@ -22,16 +41,7 @@ void recover_deleted_training_run(ModelSource& source, const std::string& traini
     }
   }
   if (found == nullptr) return;
-  source.state = ModelSource::State::Ready;
-  source.version = found->model_version;
-  source.uri = found->model_uri;
-  source.metrics = found->numeric_metrics();
-  const Json* deployment = revisions.deployment(found->revision);
-  source.lineage = deployment != nullptr ? lineage_of(*deployment) : Json::object();
-  if (source.lineage.empty()) {
-    source.lineage = {
-        {"trainingRun", training_run}, {"modelVersion", source.version}, {"modelURI", source.uri}};
-  }
+  source = recorded_source(*found, revisions);
 }
 
 api::RevisionRecord new_record(const Target& target, const std::string& release,
@@ -63,6 +73,12 @@ Target resolve_target(const api::ReleaseSpec& spec, const std::optional<Json>& t
     target.revision = api::revision_id(source.version, source.uri, spec.pod_template);
   }
   return target;
+}
+
+Target recorded_target(const RevisionSet& revisions, const std::string& revision) {
+  const api::RevisionRecord* record = revisions.find(revision);
+  if (record == nullptr) return {};
+  return {recorded_source(*record, revisions), revision};
 }
 
 std::vector<EventSpec> enter_target(RevisionSet& revisions, const Target& target,

@@ -25,6 +25,10 @@ struct Target {
 Target resolve_target(const api::ReleaseSpec& spec, const std::optional<Json>& training_run,
                       const RevisionSet& revisions);
 
+// A revision the release recorded as the target (a post-promotion rollback
+// goes back to it whatever spec asks for); an empty one when it has no record.
+Target recorded_target(const RevisionSet& revisions, const std::string& revision);
+
 // Gives the target its Preview record and supersedes other candidates;
 // returns the Events that tells.
 std::vector<EventSpec> enter_target(RevisionSet& revisions, const Target& target,
