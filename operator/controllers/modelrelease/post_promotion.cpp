@@ -23,8 +23,10 @@ std::string model_of(const RevisionSet& revisions, const std::string& revision) 
   return record != nullptr ? record->model_version : std::string();
 }
 
+// subject(), also for a revision whose record is gone.
 std::string named(const RevisionSet& revisions, const std::string& revision) {
-  return "revision " + revision + " (model " + model_of(revisions, revision) + ")";
+  const api::RevisionRecord* record = revisions.find(revision);
+  return record != nullptr ? subject(*record) : "revision " + revision + " (model )";
 }
 
 void tell_change(const RevisionSet& revisions, const PostPromotionRun& run, Plan& plan) {
