@@ -272,6 +272,30 @@ TEST(Chart, NamespacedModeGrantsOnlyThatNamespace) {
   EXPECT_EQ(arg_value(args_of(docs), "--leader-election-namespace"), kReleaseNamespace);
 }
 
+// Prometheus credentials: get on the named Secrets and nothing more, in the
+// role that covers the releases (ClusterRole, or the watchNamespace Role);
+// the address becomes the operator's flag.
+TEST(Chart, AnalysisGrantsGetOnTheNamedSecretsOnly) {
+  for (const bool namespaced : {false, true}) {
+    std::vector<std::string> values = {"analysis.secretNames={prom-token,prom-ca}",
+                                       "analysis.prometheusAddress=https://prom.monitoring:9090"};
+    if (namespaced) values.push_back("watchNamespace=team-a");
+    const auto docs = render(values);
+    Json role;
+    for (const auto& r : of_kind(docs, namespaced ? "Role" : "ClusterRole")) {
+      if (!namespaced || r["metadata"]["namespace"] == "team-a") role = r;
+    }
+    Rules expected = kOperatorRules;
+    expected["/secrets#prom-token,prom-ca"] = {"get"};
+    EXPECT_EQ(flatten(role["rules"]), expected) << describe(flatten(role["rules"]));
+    EXPECT_EQ(arg_value(args_of(docs), "--prometheus-address"), "https://prom.monitoring:9090");
+  }
+  EXPECT_EQ(arg_value(args_of(render()), "--prometheus-address"), "")
+      << "no flag by default: releases name their Prometheus";
+  const CommandResult bad = template_chart({"analysis.prometheusAddress=prom:9090"});
+  EXPECT_NE(bad.exit_code, 0) << "an address without a scheme is refused by the values schema";
+}
+
 TEST(Chart, PodIsHardenedAndProbed) {
   const auto docs = render();
   const Json deployment = only(docs, "Deployment");

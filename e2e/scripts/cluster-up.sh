@@ -58,6 +58,8 @@ for b in "${needed[@]}"; do
   [ -x "$bin/$b" ] || die "missing binary $bin/$b"
 done
 if [ "$real_node" = 1 ]; then
+  # With the binaries known: its teardown runs kube-proxy --cleanup.
+  CLUSTER_BIN_DIR=$bin real_node_reclaim_from_dead_owner
   "$REPO_ROOT/e2e/images/build-image.sh" pause > /dev/null || die "building the pause image failed"
 fi
 t_bin=$(( $(now_ms) - t_bin ))

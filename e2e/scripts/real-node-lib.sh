@@ -102,6 +102,47 @@ real_node_preflight() {
   fi
 }
 
+# A record in the owner file whose cluster no longer runs (its processes were
+# killed, or the machine is a copy of one where a cluster was up) leaves that
+# cluster's traces behind: mounts under its directory, the bridge, KUBE-*
+# chains, kubepods cgroups. They are removed before this cluster records the
+# machine, so its teardown (and e2e.machine-restored) compares against a
+# machine without a dead node's leftovers, and so they cannot clash with the
+# new node. Run after real_node_preflight, which refuses a live owner.
+real_node_reclaim_from_dead_owner() {
+  local owner
+  [ -f "$REAL_NODE_OWNER_FILE" ] || return 0
+  owner=$(cat "$REAL_NODE_OWNER_FILE")
+  if [ -n "$owner" ] && real_node_owner_alive "$owner"; then
+    return 0
+  fi
+  log "real node: the machine's real node was left by a cluster that no longer runs (${owner:-unnamed}): removing its traces first"
+  (
+    CLUSTER_DIR=$owner
+    local pid
+    # Shims and their pods' processes outlive a killed containerd; the pods'
+    # are found by their kubepods cgroups (only a kubelet makes those, and
+    # real_node_preflight found none running).
+    for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $(node_dir)/containerd/containerd.sock" || true); do
+      kill -KILL "$pid" 2> /dev/null || true
+    done
+    pod_pids() { find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs -exec cat {} + 2> /dev/null || true; }
+    for pid in $(pod_pids); do
+      kill -KILL "$pid" 2> /dev/null || true
+    done
+    # Their cgroups can only be removed once they are gone.
+    local deadline=$((SECONDS + 10))
+    while [ -n "$(pod_pids)" ] && [ $SECONDS -lt $deadline ]; do
+      sleep 0.1
+    done
+    # Without its record of which host paths existed before it, none are
+    # removed: they may be another program's.
+    [ -f "$(node_dir)/host-paths.before" ] || REAL_NODE_HOST_PATHS=()
+    real_node_cleanup_machine
+  )
+  rm -f "$REAL_NODE_OWNER_FILE"
+}
+
 # runc must be able to start a container here (cgroup v1 hybrid trees refuse
 # crun, for instance): one tiny container from the pause binary, started and
 # killed (~0.2 s).

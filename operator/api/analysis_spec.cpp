@@ -42,6 +42,15 @@ AnalysisMetric parse_metric(const Json& m) {
   return metric;
 }
 
+// nullopt when absent or nameless (the CRD requires the name).
+std::optional<SecretKeyRef> parse_secret_key_ref(const Json& ref, const std::string& default_key) {
+  std::string name = get_or<std::string>(ref, "name", "");
+  if (name.empty()) return std::nullopt;
+  std::string key = get_or<std::string>(ref, "key", "");
+  if (key.empty()) key = default_key;
+  return SecretKeyRef{std::move(name), std::move(key)};
+}
+
 }  // namespace
 
 std::optional<AnalysisSpec> parse_analysis_spec(const Json& spec) {
@@ -50,7 +59,11 @@ std::optional<AnalysisSpec> parse_analysis_spec(const Json& spec) {
   if (!metrics.is_array() || metrics.empty()) return std::nullopt;
 
   AnalysisSpec out;
-  out.address = get_or<std::string>(member(analysis, "prometheus"), "address", "");
+  const Json& prometheus = member(analysis, "prometheus");
+  out.address = get_or<std::string>(prometheus, "address", "");
+  out.bearer_token_secret =
+      parse_secret_key_ref(member(prometheus, "bearerTokenSecretRef"), "token");
+  out.ca_secret = parse_secret_key_ref(member(prometheus, "caSecretRef"), "ca.crt");
   // The CRD asks for at least 1s; a 0s interval would measure in a busy
   // loop, so it keeps the default like a malformed one.
   const auto interval = parse_duration(get_or<std::string>(analysis, "interval", ""));

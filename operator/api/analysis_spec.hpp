@@ -38,8 +38,19 @@ struct AnalysisMetric {
   std::optional<int> count;
 };
 
+// One key of a Secret in the release's namespace.
+struct SecretKeyRef {
+  std::string name;
+  std::string key;
+};
+
 struct AnalysisSpec {
   std::string address;  // Prometheus base URL; "" = the operator's --prometheus-address
+  // prometheus.bearerTokenSecretRef (key default "token") and
+  // prometheus.caSecretRef (key default "ca.crt"): read when a measurement
+  // is taken, so a rotated Secret is used from the next one.
+  std::optional<SecretKeyRef> bearer_token_secret;
+  std::optional<SecretKeyRef> ca_secret;
   std::chrono::seconds interval{30};
   std::vector<AnalysisMetric> metrics;
   // postPromotion.duration: how long the metrics keep being measured after

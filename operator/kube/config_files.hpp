@@ -1,6 +1,7 @@
 #pragma once
-// Small file helpers shared by the configuration loaders (kubeconfig,
-// in-cluster, token files). Internal to operator/kube.
+// Small file and text helpers shared by the configuration loaders
+// (kubeconfig, in-cluster, token files) and the readers of credentials kept
+// in Secrets (base64, trimming, PEM).
 
 #include <filesystem>
 #include <optional>

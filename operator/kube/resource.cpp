@@ -46,6 +46,7 @@ namespace resources {
 const ResourceType kConfigMaps{"", "v1", "configmaps", "ConfigMap", true};
 const ResourceType kPods{"", "v1", "pods", "Pod", true};
 const ResourceType kServices{"", "v1", "services", "Service", true};
+const ResourceType kSecrets{"", "v1", "secrets", "Secret", true};
 const ResourceType kEvents{"", "v1", "events", "Event", true};
 const ResourceType kNamespaces{"", "v1", "namespaces", "Namespace", false};
 const ResourceType kServiceAccounts{"", "v1", "serviceaccounts", "ServiceAccount", true};

@@ -36,6 +36,7 @@ namespace resources {
 extern const ResourceType kConfigMaps;
 extern const ResourceType kPods;
 extern const ResourceType kServices;
+extern const ResourceType kSecrets;
 extern const ResourceType kEvents;
 extern const ResourceType kNamespaces;
 extern const ResourceType kServiceAccounts;

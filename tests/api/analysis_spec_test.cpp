@@ -138,6 +138,30 @@ TEST(AnalysisSpec, APostPromotionWindowIsReadOnlyAsADurationOfAtLeastOneSecond) 
   EXPECT_FALSE(parse_analysis_spec(spec_with(analysis))->post_promotion);
 }
 
+TEST(AnalysisSpec, PrometheusSecretRefsAreReadWithTheirDefaultKeys) {
+  Json analysis = one_metric({{"name", "m"}, {"query", "q"}});
+  const auto none = parse_analysis_spec(spec_with(analysis));
+  EXPECT_FALSE(none->bearer_token_secret);
+  EXPECT_FALSE(none->ca_secret);
+  analysis["prometheus"] = {{"address", "https://prom:9090"},
+                            {"bearerTokenSecretRef", {{"name", "prom"}}},
+                            {"caSecretRef", {{"name", "prom-ca"}, {"key", "bundle.pem"}}}};
+  const auto both = parse_analysis_spec(spec_with(analysis));
+  ASSERT_TRUE(both->bearer_token_secret);
+  EXPECT_EQ(both->bearer_token_secret->name, "prom");
+  EXPECT_EQ(both->bearer_token_secret->key, "token");
+  ASSERT_TRUE(both->ca_secret);
+  EXPECT_EQ(both->ca_secret->name, "prom-ca");
+  EXPECT_EQ(both->ca_secret->key, "bundle.pem");
+  EXPECT_EQ(both->address, "https://prom:9090");
+  // A reference without a name (the CRD requires one) names no Secret.
+  analysis["prometheus"]["bearerTokenSecretRef"] = {{"key", "token"}};
+  analysis["prometheus"]["caSecretRef"] = "prom-ca";
+  const auto nameless = parse_analysis_spec(spec_with(analysis));
+  EXPECT_FALSE(nameless->bearer_token_secret);
+  EXPECT_FALSE(nameless->ca_secret);
+}
+
 TEST(AnalysisSpec, MetricsThatAreNoListMeanNoAnalysis) {
   EXPECT_FALSE(parse_analysis_spec(spec_with({{"metrics", {{"name", "m"}}}})).has_value());
   EXPECT_FALSE(parse_analysis_spec(spec_with({{"metrics", "m"}})).has_value());

@@ -182,7 +182,7 @@ struct Cluster {
     if (p.analysis_due && prometheus) {
       const api::ReleaseSpec spec = api::parse_release_spec(release);
       o.measurements = take_measurements({prometheus, "http://prometheus.test:9090", nullptr},
-                                         *spec.analysis, *p.analysis_due, {"churn", "ml"}, now);
+                                         *spec.analysis, {}, *p.analysis_due, {"churn", "ml"}, now);
       o.measured_revision = p.analysis_due->revision;
       o.measured_stage = p.analysis_due->stage;
       ++measurement_rounds;

@@ -99,4 +99,12 @@ Granted cluster-wide by a ClusterRole, or in watchNamespace by a Role.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- with .Values.analysis.secretNames }}
+# Prometheus credentials named by releases' spec.analysis.prometheus: these
+# Secrets only, read when a measurement is taken (values analysis.secretNames).
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+  resourceNames: {{ toJson . }}
+{{- end }}
 {{- end }}

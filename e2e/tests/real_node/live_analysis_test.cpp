@@ -24,7 +24,12 @@ namespace {
 
 using std::chrono::system_clock;
 
-const char* const kRate = R"(sum(rate(echo_requests_total{revision="{{revision}}"}[20s])))";
+// Scoped to the test's namespace: revisions are hashes of the spec, so
+// another test's release of the same spec has the same ones.
+const char* const kRate =
+    R"(sum(rate(echo_requests_total{namespace="{{namespace}}",revision="{{revision}}"}[20s])))";
+const char* const kSamples =
+    R"(sum(increase(echo_requests_total{namespace="{{namespace}}",revision="{{revision}}"}[20s])))";
 
 class LiveAnalysis : public EchoReleaseFixture {
  protected:
@@ -52,14 +57,32 @@ class LiveAnalysis : public EchoReleaseFixture {
             {"metrics", Json::array({metric})}};
   }
 
-  // v1 Healthy and probed; returns its revision.
-  std::string serve_v1(int replicas, const Json& strategy, const Json& analysis) {
+  // v1 Healthy; returns its revision. No traffic yet.
+  std::string deploy_v1(int replicas, const Json& strategy, const Json& analysis) {
     watch("echo", replicas);
     apply_json(echo_release("v1", replicas, strategy, analysis));
     const Json first = wait_for_phase("echo", "Healthy", 120s);
     EXPECT_FALSE(first["status"].contains("analysis")) << "a first release is not analysed";
-    prober_ = probe_service(ns_.name(), "echo");
     return first["status"]["activeRevision"];
+  }
+
+  // v1 Healthy and probed through the active Service; returns its revision.
+  std::string serve_v1(int replicas, const Json& strategy, const Json& analysis) {
+    std::string v1 = deploy_v1(replicas, strategy, analysis);
+    prober_ = probe_service(ns_.name(), "echo");
+    return v1;
+  }
+
+  // Asks for v2 and waits until the release is held by its analysis.
+  Json held_by_analysis(const std::string& phase) {
+    patch_release("echo", {{"spec", {{"model", model("v2")}}}});
+    return wait_until_release(
+        "echo", "held with analysis phase " + phase,
+        [&](const Json& mr) {
+          return mr.value("/status/phase"_json_pointer, "") == "AwaitingPromotion" &&
+                 mr.value("/status/analysis/phase"_json_pointer, "") == phase;
+        },
+        180s);
   }
 
   void expect_no_failed_requests() {
@@ -209,6 +232,125 @@ TEST_F(LiveAnalysis, ASwitchThatFailsAfterPromotionGoesBackToTheStillRunningRevi
                    watcher_->active_seen_at().back() - measured_at)
                    .count()
             << " ms (measurement time has whole seconds)\n";
+  expect_no_failed_requests();
+  expect_no_violations();
+}
+
+// No request at all reaches v2: its counter reads 0, which `min` alone would
+// judge Failed. minSamples makes it Inconclusive, the release pauses with the
+// canary where it is, and the first requests lift the pause.
+TEST_F(LiveAnalysis, NoTrafficIsInconclusiveAndPausesUntilRequestsCome) {
+  const Json served = {{"name", "served"},
+                       {"query", kRate},
+                       {"min", 5},
+                       {"count", 2},
+                       {"inconclusiveLimit", 2},
+                       {"minSamples", {{"query", kSamples}, {"count", 20}}}};
+  const std::string v1 =
+      deploy_v1(1, canary(Json::parse(R"([{"setWeight": 50}, {"analysis": {}}, {"pause": {}}])")),
+                analysis_of(served));
+  const Json held = held_by_analysis("Inconclusive");
+  EXPECT_EQ(held["status"]["activeRevision"], v1);
+  EXPECT_LE(held["status"]["canary"].value("step", -1), 1) << "held before the analysis step ended";
+  const Json& metric = held["status"]["analysis"]["metrics"][0];
+  EXPECT_EQ(metric.value("failed", -1), 0) << "no traffic is never a failure: " << metric.dump();
+  EXPECT_GE(metric.value("inconclusive", 0), 3) << metric.dump();
+  EXPECT_TRUE(has_release_event("echo", "AnalysisInconclusive"));
+
+  prober_ = probe_service(ns_.name(), "echo");
+  const Json passed = wait_until_release(
+      "echo", "past the analysis step once requests come",
+      [](const Json& mr) { return mr.value("/status/canary/step"_json_pointer, -1) == 2; }, 180s);
+  EXPECT_EQ(passed["status"]["analysis"]["metrics"][0].value("failed", -1), 0);
+  EXPECT_TRUE(has_release_event("echo", "AnalysisResumed"));
+  expect_no_failed_requests();
+  expect_no_violations();
+}
+
+// Two queries Prometheus cannot answer as one value: a syntax error, and a
+// selector matching each revision's series. Both are Errors with the reason
+// in the measurement, and the release pauses: nothing is aborted for them.
+TEST_F(LiveAnalysis, AnInvalidQueryOrSeveralSeriesIsAnErrorThatPauses) {
+  const Json broken = {{"name", "broken"},
+                       {"query", R"(sum(rate(echo_requests_total{revision="{{revision}}"}[20s]))"},
+                       {"min", 0},
+                       {"consecutiveErrorLimit", 1}};
+  const Json several = {{"name", "several"},
+                        {"query", R"(echo_requests_total{namespace="{{namespace}}"})"},
+                        {"min", 0},
+                        {"consecutiveErrorLimit", 1}};
+  Json analysis = analysis_of(broken);
+  analysis["metrics"].push_back(several);
+  // Two v1 pods, both scraped: two series before the canary's pod is.
+  const std::string v1 = deploy_v1(
+      2, canary(Json::parse(R"([{"setWeight": 50}, {"analysis": {}}, {"pause": {}}])")), analysis);
+  wait_for_series("count(echo_requests_total{namespace=\"" + ns_.name() + "\"}) >= 2", 60s);
+  const Json held = held_by_analysis("Error");
+  EXPECT_EQ(held["status"]["activeRevision"], v1);
+  EXPECT_LE(held["status"]["canary"].value("step", -1), 1);
+  const auto last_message = [&](std::size_t i) {
+    const Json& ms = held["status"]["analysis"]["metrics"][i]["measurements"];
+    return ms.empty() ? std::string() : ms.back().value("message", "");
+  };
+  // Prometheus's own words for the syntax error.
+  EXPECT_NE(last_message(0).find("parse error"), std::string::npos) << held.dump();
+  EXPECT_NE(last_message(1).find("series"), std::string::npos) << held.dump();
+  for (const auto& metric : held["status"]["analysis"]["metrics"]) {
+    EXPECT_EQ(metric.value("failed", -1), 0) << metric.dump();
+    EXPECT_EQ(metric.value("successful", -1), 0) << metric.dump();
+  }
+  EXPECT_TRUE(has_release_event("echo", "AnalysisError"));
+  for (const auto& r : held["status"]["revisions"]) {
+    EXPECT_NE(r.value("state", ""), "Aborted")
+        << "nothing is aborted for a bad query: " << r.dump();
+  }
+  expect_no_violations();
+}
+
+// Blue/green with autoPromotion: test traffic on the preview Service feeds
+// its analysis, and the switch comes only after the count-th Successful
+// measurement.
+TEST_F(LiveAnalysis, ABlueGreenPreviewIsPromotedOnlyAfterItsAnalysisPasses) {
+  // The preview's counter reads 0 until the preview Service reaches it:
+  // minSamples keeps that Inconclusive instead of Failed.
+  const Json served = {{"name", "served"},
+                       {"query", kRate},
+                       {"min", 5},
+                       {"count", 3},
+                       {"inconclusiveLimit", 20},
+                       {"minSamples", {{"query", kSamples}, {"count", 20}}}};
+  const Json blue_green = {{"blueGreen", {{"autoPromotion", true}, {"scaleDownDelaySeconds", 3}}}};
+  const std::string v1 = serve_v1(1, blue_green, analysis_of(served));
+  auto preview_prober = probe_service(ns_.name(), "echo-preview");
+  patch_release("echo", {{"spec", {{"model", model("v2")}}}});
+  const Json promoted = wait_until_release(
+      "echo", "v2 promoted",
+      [&](const Json& mr) {
+        const std::string active = mr.value("/status/activeRevision"_json_pointer, "");
+        return !active.empty() && active != v1;
+      },
+      240s);
+  const std::string v2 = promoted["status"]["activeRevision"];
+  wait_until("the watcher to see the active Service on " + v2, 10s, [&] {
+    const auto history = watcher_->active_history();
+    return !history.empty() && history.back() == v2;
+  });
+  const auto switched_at = watcher_->active_seen_at().back();
+  const Json& run = promoted["status"]["analysis"];
+  EXPECT_EQ(run.value("revision", ""), v2) << promoted["status"].dump();
+  EXPECT_EQ(run.value("phase", ""), "Successful") << run.dump();
+  std::vector<system_clock::time_point> successes;
+  for (const auto& m : run["metrics"][0]["measurements"]) {
+    if (m["result"] == "Successful") {
+      EXPECT_GE(m.value("value", 0.0), 5) << m.dump();
+      successes.push_back(api::parse_rfc3339(m.value("at", "")).value_or(system_clock::now()));
+    }
+  }
+  ASSERT_GE(successes.size(), 3u) << run.dump();
+  EXPECT_LE(successes[2], switched_at) << "the switch came before the third Successful measurement";
+  EXPECT_TRUE(has_release_event("echo", "AnalysisPassed"));
+  preview_prober->stop();
+  std::cout << "[figures] preview: " << summarize(preview_prober->samples()).describe() << "\n";
   expect_no_failed_requests();
   expect_no_violations();
 }

@@ -428,7 +428,8 @@ TEST_F(ChartE2E, NamespacedOperatorSeesOnlyItsNamespace) {
   restrict_pod_security(ns.name());
   const std::string release = "cd4ml-" + suffix_of(ns.name());
   const std::string sa = release + "-cd4ml-operator";
-  install(release, ns.name(), {"watchNamespace=" + watched.name()});
+  install(release, ns.name(),
+          {"watchNamespace=" + watched.name(), "analysis.secretNames={cd4ml-prom-token}"});
   const Json deployment = wait_operator_ready(ns.name(), sa, 1);
   EXPECT_TRUE(has_arg(container_args(deployment), "--namespace=" + watched.name()));
   EXPECT_FALSE(get_json("clusterrole", "", sa));
@@ -436,6 +437,16 @@ TEST_F(ChartE2E, NamespacedOperatorSeesOnlyItsNamespace) {
 
   expect_rights(ns.name(), sa, operator_needs(watched.name(), ns.name()),
                 never_allowed(watched.name(), ns.name()));
+  // Prometheus credentials: the one named Secret, in its namespace, by get.
+  EXPECT_TRUE(
+      service_account_can(ns.name(), sa, {"get", "secrets/cd4ml-prom-token", watched.name()}));
+  for (const Access& a : std::vector<Access>{{"get", "secrets/another-secret", watched.name()},
+                                             {"list", "secrets", watched.name()},
+                                             {"watch", "secrets", watched.name()},
+                                             {"get", "secrets/cd4ml-prom-token", other.name()}}) {
+    EXPECT_FALSE(service_account_can(ns.name(), sa, a))
+        << "allowed but never needed: " << describe(a);
+  }
   // Nothing of what it may do in its namespace, anywhere else.
   for (const auto& where : {other.name(), std::string("*"), std::string("default")}) {
     for (const auto& a : operator_needs(where, "kube-system")) {

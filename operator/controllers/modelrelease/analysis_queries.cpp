@@ -27,11 +27,12 @@ Measurement cannot_measure(const api::AnalysisMetric& metric,
 
 std::vector<Measurement> take_measurements(const AnalysisAccess& access,
                                            const api::AnalysisSpec& spec,
+                                           const PromCredentials& credentials,
                                            const AnalysisRequest& request,
                                            const MeasuredRelease& release,
                                            std::chrono::system_clock::time_point at) {
   const kube::PromEndpoint endpoint{spec.address.empty() ? access.default_address : spec.address,
-                                    "", ""};
+                                    credentials.bearer_token, credentials.ca_pem};
   const TemplateVars candidate =
       vars_for(release, request, request.revision, request.model_version);
   const TemplateVars active =
@@ -42,6 +43,8 @@ std::vector<Measurement> take_measurements(const AnalysisAccess& access,
       out.push_back(cannot_measure(metric, at,
                                    "no Prometheus address: set spec.analysis.prometheus.address "
                                    "or the operator's --prometheus-address"));
+    } else if (!credentials.problem.empty()) {
+      out.push_back(cannot_measure(metric, at, credentials.problem));
     } else if (!access.querier) {
       out.push_back(cannot_measure(metric, at, "this operator has no Prometheus client"));
     } else {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "operator/api/analysis_spec.hpp"
+#include "operator/controllers/modelrelease/analysis_credentials.hpp"
 #include "operator/controllers/modelrelease/measurement.hpp"
 #include "operator/controllers/modelrelease/plan.hpp"
 #include "operator/kube/prometheus.hpp"
@@ -41,9 +42,11 @@ struct MeasuredRelease {
 };
 
 // One measurement per metric of `spec`, taken at `at`. Queries per metric:
-// 1, +1 with compareToActive, +1 with minSamples.
+// 1, +1 with compareToActive, +1 with minSamples. Credentials with a
+// problem make every measurement an Error saying it; no query is sent.
 std::vector<Measurement> take_measurements(const AnalysisAccess& access,
                                            const api::AnalysisSpec& spec,
+                                           const PromCredentials& credentials,
                                            const AnalysisRequest& request,
                                            const MeasuredRelease& release,
                                            std::chrono::system_clock::time_point at);

@@ -80,9 +80,13 @@ bool Reconciler::measure(const Json& release, const Plan& p, Observed& observed)
   if (!p.analysis_due || !observed.measurements.empty()) return false;
   const api::ReleaseSpec spec = api::parse_release_spec(release);
   if (!spec.analysis) return false;
-  observed.measurements = take_measurements(
-      analysis_, *spec.analysis, *p.analysis_due,
-      {kube::meta_string(release, "name"), kube::meta_string(release, "namespace")}, observed.now);
+  const std::string& ns = kube::meta_string(release, "namespace");
+  const PromCredentials credentials =
+      read_prom_credentials(*spec.analysis, ns, [&](const std::string& name) {
+        return writer_.try_get(kube::resources::kSecrets, ns, name);
+      });
+  observed.measurements = take_measurements(analysis_, *spec.analysis, credentials, *p.analysis_due,
+                                            {kube::meta_string(release, "name"), ns}, observed.now);
   observed.measured_revision = p.analysis_due->revision;
   observed.measured_stage = p.analysis_due->stage;
   return true;

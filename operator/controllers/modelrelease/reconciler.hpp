@@ -51,7 +51,9 @@ class Reconciler final : public runtime::Reconciler {
   // Says in status why a Service write was refused; the key is retried.
   runtime::Result report_service_refused(const Json& release, const WriteOutcome& outcome);
 
-  kube::Writer& writer_;  // also reads a canary's HTTPRoute, live (it is not cached)
+  // Also reads, live (neither is cached), a canary's HTTPRoute and the
+  // Secrets an analysis names for Prometheus.
+  kube::Writer& writer_;
   Caches caches_;
   runtime::EventSink& events_;
   runtime::StatusWriter status_writer_;
