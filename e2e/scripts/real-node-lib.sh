@@ -27,6 +27,10 @@ KWOK_POD_CIDR=10.244.0.0/16
 REAL_NODE_TAINT_KEY=cd4ml.io/real-node
 REAL_NODE_LABEL=cd4ml.io/node=real
 REAL_NODE_OWNER_FILE=/run/cd4ml-real-node
+# A claim younger than this, with no node process running yet, is a cluster
+# still starting (cluster-up claims the node a few seconds before containerd
+# runs; a cold image build in between takes longer, and is done before).
+REAL_NODE_STARTING_SECONDS=120
 # What the kubelet and containerd use outside $CLUSTER_DIR whatever they are
 # told; removed on teardown when cluster-up found them absent.
 REAL_NODE_HOST_PATHS=(/var/lib/kubelet /var/log/containers /var/lib/cni /run/containerd)
@@ -96,6 +100,14 @@ real_node_preflight() {
     if [ "$owner" != "$CLUSTER_DIR" ] && real_node_owner_alive "$owner"; then
       real_node_die "another local cluster ($owner) runs the machine's real node; stop it first (make cluster-down there)"
     fi
+    # Its cluster-up writes the record before any node process starts: a
+    # recent one may be a cluster still starting, whose traces are not
+    # leftovers.
+    local age
+    age=$(($(date +%s) - $(stat -c %Y "$REAL_NODE_OWNER_FILE" 2> /dev/null || echo 0)))
+    if [ "$owner" != "$CLUSTER_DIR" ] && [ "$age" -lt "$REAL_NODE_STARTING_SECONDS" ]; then
+      real_node_die "another local cluster ($owner) claimed the machine's real node ${age}s ago and may still be starting; if it is not, run make cluster-down there or wait ${REAL_NODE_STARTING_SECONDS}s"
+    fi
   fi
   if ss -Hltn 'sport = :10250' 2> /dev/null | grep -q .; then
     real_node_die "TCP port 10250 (the kubelet's) is taken: is another kubelet running on this machine?"
@@ -106,27 +118,35 @@ real_node_preflight() {
 # killed, or the machine is a copy of one where a cluster was up) leaves that
 # cluster's traces behind: mounts under its directory, the bridge, KUBE-*
 # chains, kubepods cgroups. They are removed before this cluster records the
-# machine, so its teardown (and e2e.machine-restored) compares against a
-# machine without a dead node's leftovers, and so they cannot clash with the
-# new node. Run after real_node_preflight, which refuses a live owner.
+# machine, so that its teardown (and e2e.machine-restored) compares against a
+# machine without a dead node's leftovers, and so that they cannot clash
+# with the new node. Host paths, nftables tables and sysctls are left as
+# they are: the dead cluster's record of them may be old, and whatever is
+# left is recorded as the machine's own and kept. Run after
+# real_node_preflight, which refuses a live or starting owner.
 real_node_reclaim_from_dead_owner() {
   local owner
   [ -f "$REAL_NODE_OWNER_FILE" ] || return 0
   owner=$(cat "$REAL_NODE_OWNER_FILE")
-  if [ -n "$owner" ] && real_node_owner_alive "$owner"; then
+  if [[ $owner == /?* ]] && real_node_owner_alive "$owner"; then
     return 0
   fi
   log "real node: the machine's real node was left by a cluster that no longer runs (${owner:-unnamed}): removing its traces first"
   (
-    CLUSTER_DIR=$owner
     local pid
-    # Shims and their pods' processes outlive a killed containerd; the pods'
-    # are found by their kubepods cgroups (only a kubelet makes those, and
-    # real_node_preflight found none running).
-    for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $(node_dir)/containerd/containerd.sock" || true); do
-      kill -KILL "$pid" 2> /dev/null || true
-    done
-    pod_pids() { find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs -exec cat {} + 2> /dev/null || true; }
+    # Shims and their pods' processes outlive a killed containerd; the
+    # pods' are found by their kubepods cgroups (only a kubelet makes
+    # those, and real_node_preflight found none running). A pid outside
+    # this pid namespace reads as 0: never signalled (kill 0 is our group).
+    if [[ $owner == /?* ]]; then
+      for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $owner/node/containerd/containerd.sock" || true); do
+        kill -KILL "$pid" 2> /dev/null || true
+      done
+    fi
+    pod_pids() {
+      find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs -exec cat {} + 2> /dev/null |
+        awk '$1 > 1' || true
+    }
     for pid in $(pod_pids); do
       kill -KILL "$pid" 2> /dev/null || true
     done
@@ -135,10 +155,14 @@ real_node_reclaim_from_dead_owner() {
     while [ -n "$(pod_pids)" ] && [ $SECONDS -lt $deadline ]; do
       sleep 0.1
     done
-    # Without its record of which host paths existed before it, none are
-    # removed: they may be another program's.
-    [ -f "$(node_dir)/host-paths.before" ] || REAL_NODE_HOST_PATHS=()
-    real_node_cleanup_machine
+    # Only an absolute path names mounts to remove: an empty or relative
+    # record would match every mount of the machine.
+    if [[ $owner == /?* ]]; then
+      real_node_unmount_under "$owner"
+    fi
+    real_node_remove_network
+    real_node_remove_all_chains
+    real_node_remove_pod_cgroups
   )
   rm -f "$REAL_NODE_OWNER_FILE"
 }
@@ -432,33 +456,11 @@ real_node_teardown() {
 real_node_cleanup_machine() {
   local dir
   dir=$(node_dir)
-  # Mounts under the state directory, deepest first (overlay rootfs, shm,
-  # netns, the kubelet's bind mount of its root dir and pod volumes).
-  local m
-  while read -r m; do
-    umount "$m" 2> /dev/null || umount -l "$m" 2> /dev/null || true
-  done < <(findmnt -rn -o TARGET | grep -F "$CLUSTER_DIR/" | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-)
-  # Network: veths of pods whose sandboxes were not torn down, the bridge.
-  local link
-  for link in $(ip -o link show master "$REAL_NODE_BRIDGE" 2> /dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
-    ip link delete "$link" 2> /dev/null || true
-  done
-  ip link delete "$REAL_NODE_BRIDGE" 2> /dev/null || true
-  ip route delete unreachable "$KWOK_POD_CIDR" 2> /dev/null || true
-  # iptables: kube-proxy removes its own chains; then every KUBE-*/CNI-*
-  # chain left (the kubelet's, CNI's portmap and masquerade chains).
-  if [ -x "$CLUSTER_BIN_DIR/kube-proxy" ]; then
-    "$CLUSTER_BIN_DIR/kube-proxy" --cleanup --v=0 > /dev/null 2>&1 || true
-  fi
-  real_node_remove_chains iptables
-  real_node_remove_chains ip6tables
+  real_node_unmount_under "$CLUSTER_DIR"
+  real_node_remove_network
+  real_node_remove_all_chains
   real_node_remove_new_nft_tables
-  # cgroups of the pods (kubepods) under every hierarchy, leaves first.
-  local root
-  for root in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
-    [ -d "$root" ] || continue
-    find "$root" -depth -type d -exec rmdir {} + 2> /dev/null || true
-  done
+  real_node_remove_pod_cgroups
   # Host paths the kubelet and containerd create whatever they are told.
   local p
   for p in "${REAL_NODE_HOST_PATHS[@]}"; do
@@ -474,6 +476,47 @@ real_node_cleanup_machine() {
   if [ "$(cat "$REAL_NODE_OWNER_FILE" 2> /dev/null)" = "$CLUSTER_DIR" ]; then
     rm -f "$REAL_NODE_OWNER_FILE"
   fi
+}
+
+# real_node_unmount_under <absolute dir>: mounts under a cluster's state
+# directory, deepest first (overlay rootfs, shm, netns, the kubelet's bind
+# mount of its root dir and pod volumes).
+real_node_unmount_under() {
+  local under=$1 m
+  [[ $under == /?* ]] || die "real node: refusing to unmount under '$under' (not an absolute directory)"
+  while read -r m; do
+    umount "$m" 2> /dev/null || umount -l "$m" 2> /dev/null || true
+  done < <(findmnt -rn -o TARGET | grep -F "${under%/}/" | awk '{print length, $0}' | sort -rn | cut -d' ' -f2-)
+}
+
+# Veths of pods whose sandboxes were not torn down, the bridge, the route
+# that keeps kwok's pod IPs on the machine.
+real_node_remove_network() {
+  local link
+  for link in $(ip -o link show master "$REAL_NODE_BRIDGE" 2> /dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    ip link delete "$link" 2> /dev/null || true
+  done
+  ip link delete "$REAL_NODE_BRIDGE" 2> /dev/null || true
+  ip route delete unreachable "$KWOK_POD_CIDR" 2> /dev/null || true
+}
+
+# kube-proxy removes its own chains; then every KUBE-*/CNI-* chain left (the
+# kubelet's, CNI's portmap and masquerade chains).
+real_node_remove_all_chains() {
+  if [ -x "${CLUSTER_BIN_DIR:-}/kube-proxy" ]; then
+    "$CLUSTER_BIN_DIR/kube-proxy" --cleanup --v=0 > /dev/null 2>&1 || true
+  fi
+  real_node_remove_chains iptables
+  real_node_remove_chains ip6tables
+}
+
+# cgroups of the pods (kubepods) under every hierarchy, leaves first.
+real_node_remove_pod_cgroups() {
+  local root
+  for root in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+    [ -d "$root" ] || continue
+    find "$root" -depth -type d -exec rmdir {} + 2> /dev/null || true
+  done
 }
 
 # real_node_remove_chains <iptables|ip6tables>: in every table, deletes the

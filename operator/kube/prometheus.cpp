@@ -376,6 +376,12 @@ class PromClient final : public PromQuerier {
         return failure("a bearer token is only sent over https; Prometheus address \"" +
                        endpoint.address + "\" is plain http");
       }
+      // A CA asked for means the user expects a verified server: plain
+      // http would silently give them neither.
+      if (!endpoint.ca_pem.empty() && !address.tls) {
+        return failure("a CA is only used over https; Prometheus address \"" + endpoint.address +
+                       "\" is plain http");
+      }
       if (has_control_char(endpoint.bearer_token)) {
         return failure("the bearer token for Prometheus at " + endpoint.address +
                        " contains a control character (a trailing newline?)");

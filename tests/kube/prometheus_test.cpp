@@ -461,6 +461,19 @@ TEST(PromClient, RefusesToSendABearerTokenOverPlainHttp) {
                               address + "\" is plain http");
 }
 
+TEST(PromClient, RefusesPlainHttpWhenACaIsGiven) {
+  const std::string address = "http://127.0.0.1:" + std::to_string(test_support::unused_port());
+  PromEndpoint endpoint;
+  endpoint.address = address;
+  endpoint.ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+  const auto result = make_prom_client()->query(endpoint, "vector(1)", kAt);
+
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error,
+            "a CA is only used over https; Prometheus address \"" + address + "\" is plain http");
+}
+
 TEST(PromClient, ReportsAPrometheusThatIsNotListening) {
   const std::string address = "http://127.0.0.1:" + std::to_string(test_support::unused_port());
 

@@ -30,6 +30,10 @@ const char* const kRate =
     R"(sum(rate(echo_requests_total{namespace="{{namespace}}",revision="{{revision}}"}[20s])))";
 const char* const kSamples =
     R"(sum(increase(echo_requests_total{namespace="{{namespace}}",revision="{{revision}}"}[20s])))";
+// rate over 20s is the increase over 20s / 20: with `min: 5`, fewer than 100
+// requests in the window would read as too low a rate while traffic is only
+// starting to reach a revision, so fewer are Inconclusive.
+constexpr int kEnoughSamples = 5 * 20;
 
 class LiveAnalysis : public EchoReleaseFixture {
  protected:
@@ -96,8 +100,12 @@ class LiveAnalysis : public EchoReleaseFixture {
 };
 
 TEST_F(LiveAnalysis, ACanaryThatMeetsItsMetricPassesTheAnalysisStep) {
-  const Json served = {
-      {"name", "served"}, {"query", kRate}, {"min", 5}, {"count", 2}, {"inconclusiveLimit", 10}};
+  const Json served = {{"name", "served"},
+                       {"query", kRate},
+                       {"min", 5},
+                       {"count", 2},
+                       {"inconclusiveLimit", 10},
+                       {"minSamples", {{"query", kSamples}, {"count", kEnoughSamples}}}};
   serve_v1(1, canary(Json::parse(R"([{"setWeight": 50}, {"analysis": {}}, {"pause": {}}])")),
            analysis_of(served));
   patch_release("echo", {{"spec", {{"model", model("v2")}}}});
@@ -245,7 +253,7 @@ TEST_F(LiveAnalysis, NoTrafficIsInconclusiveAndPausesUntilRequestsCome) {
                        {"min", 5},
                        {"count", 2},
                        {"inconclusiveLimit", 2},
-                       {"minSamples", {{"query", kSamples}, {"count", 20}}}};
+                       {"minSamples", {{"query", kSamples}, {"count", kEnoughSamples}}}};
   const std::string v1 =
       deploy_v1(1, canary(Json::parse(R"([{"setWeight": 50}, {"analysis": {}}, {"pause": {}}])")),
                 analysis_of(served));
@@ -318,7 +326,7 @@ TEST_F(LiveAnalysis, ABlueGreenPreviewIsPromotedOnlyAfterItsAnalysisPasses) {
                        {"min", 5},
                        {"count", 3},
                        {"inconclusiveLimit", 20},
-                       {"minSamples", {{"query", kSamples}, {"count", 20}}}};
+                       {"minSamples", {{"query", kSamples}, {"count", kEnoughSamples}}}};
   const Json blue_green = {{"blueGreen", {{"autoPromotion", true}, {"scaleDownDelaySeconds", 3}}}};
   const std::string v1 = serve_v1(1, blue_green, analysis_of(served));
   auto preview_prober = probe_service(ns_.name(), "echo-preview");

@@ -81,10 +81,16 @@ bool Reconciler::measure(const Json& release, const Plan& p, Observed& observed)
   const api::ReleaseSpec spec = api::parse_release_spec(release);
   if (!spec.analysis) return false;
   const std::string& ns = kube::meta_string(release, "namespace");
+  // Without an address every measurement is an Error saying so: no Secret
+  // is read for it.
+  const bool addressed = !spec.analysis->address.empty() || !analysis_.default_address.empty();
   const PromCredentials credentials =
-      read_prom_credentials(*spec.analysis, ns, [&](const std::string& name) {
-        return writer_.try_get(kube::resources::kSecrets, ns, name);
-      });
+      addressed
+          ? read_prom_credentials(*spec.analysis, ns,
+                                  [&](const std::string& name) {
+                                    return writer_.try_get(kube::resources::kSecrets, ns, name);
+                                  })
+          : PromCredentials{};
   observed.measurements = take_measurements(analysis_, *spec.analysis, credentials, *p.analysis_due,
                                             {kube::meta_string(release, "name"), ns}, observed.now);
   observed.measured_revision = p.analysis_due->revision;
