@@ -450,7 +450,6 @@ TEST_F(ModelReleaseE2E, DeploymentTheServerRefusesIsReportedNotRetriedForever) {
 }
 
 TEST_F(ModelReleaseE2E, DeploymentNameTakenBySomeoneElseIsReportedAndLeftAlone) {
-  watch("churn", 2);
   apply_json(training_run("churn-1", 0.9));
   apply_json(release("churn", "churn-1"));
   const std::string name =
@@ -458,11 +457,18 @@ TEST_F(ModelReleaseE2E, DeploymentNameTakenBySomeoneElseIsReportedAndLeftAlone) 
   // The release goes (and its Deployment with it); someone else's Deployment
   // takes the name the same revision will need again.
   kubectl_ok({"delete", "modelrelease", "churn", "-n", ns_.name(), "--wait=true"});
-  ASSERT_TRUE(wait_until("the release's Deployment to be collected", 60s,
-                         [&] { return !get_json("deployment", ns_.name(), name); }));
+  // The garbage collector removes the Deployment and the Services in no
+  // set order, so a Service may outlive the pods it selects: the first
+  // release's end is not what this test judges, and the invariant watcher
+  // starts once its Services are gone too.
+  ASSERT_TRUE(wait_until("the release's Deployment and Services to be collected", 120s, [&] {
+    return !get_json("deployment", ns_.name(), name) && !get_json("service", ns_.name(), "churn") &&
+           !get_json("service", ns_.name(), "churn-preview");
+  }));
   apply_json(someone_elses_object("Deployment", ns_.name(), name));
   const Json before = get_json("deployment", ns_.name(), name).value();
 
+  watch("churn", 2);
   apply_json(release("churn", "churn-1"));
   const Json r = wait_for_phase("churn", "Degraded");
   const Json* stalled = condition(r, "Stalled");
